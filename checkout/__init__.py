@@ -1,0 +1,76 @@
+"""The HighHelp KZ checkout: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from . import database, errors, gateway, health, i18n, models, security
+from .cli import highhelp_cli
+from .config import ConfigError, Settings, load_settings
+from .extensions import babel, csrf, db, limiter, migrate
+from .shop import bp as shop_bp
+
+__all__ = ["ConfigError", "create_app", "models"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHOP_NAME = "Dala Mobile Shop"
+
+
+def create_app(
+    environ: Mapping[str, str] | None = None, instance_path: str | Path | None = None
+) -> Flask:
+    """Build the app from the environment; ConfigError lists every bad setting."""
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path or PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    settings = load_settings(os.environ if environ is None else environ, Path(app.instance_path))
+    register_config(app, settings)
+    register_extensions(app, settings)
+    gateway.init_app(app, settings)
+    security.init_app(app, settings)
+    i18n.init_app(app)
+    app.jinja_env.globals.update(shop_name=SHOP_NAME, sandbox_mode=settings.uses_sandbox)
+    register_blueprints(app)
+    errors.init_app(app)
+    app.cli.add_command(highhelp_cli)
+    return app
+
+
+def register_config(app: Flask, settings: Settings) -> None:
+    """Flask and extension settings derived from ours."""
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LANGUAGE,
+        WTF_CSRF_TIME_LIMIT=None,
+        PREFERRED_URL_SCHEME="https" if settings.is_production else "http",
+    )
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    """Attach the unbound extension objects to this app."""
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_language)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per audience."""
+    app.register_blueprint(shop_bp)
+    app.register_blueprint(health.bp)

@@ -1,0 +1,240 @@
+"""Settings from the environment, checked all at once so start-up fails with one clear message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .highhelp import assumed, signing
+from .highhelp.wire import check_url
+from .local_keys import LocalKeys, ensure_local_keys
+
+ENVIRONMENTS = ("development", "production", "test")
+SANDBOX_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
+SANDBOX_PATH = "/sandbox"
+MIN_SECRET_KEY_LENGTH = 32
+LIFETIME_RANGE = (300, 600)
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or invalid; the message lists every one."""
+
+    def __init__(self, environment: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"Configuration is invalid (APP_ENV={environment}):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment, parsed and checked."""
+
+    environment: str
+    secret_key: str
+    database_url: str
+    public_base_url: str | None
+    highhelp_api_url: str | None
+    project_id: str
+    request_signer: signing.RsaSigner | signing.HmacSigner
+    callback_verifier: signing.RsaVerifier | signing.HmacVerifier
+    callback_tolerance: int | None
+    payment_lifetime: int
+    redis_url: str | None
+    local_keys: LocalKeys | None
+
+    @property
+    def is_production(self) -> bool:
+        """True outside development and tests."""
+        return self.environment == "production"
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when HighHelp is the sandbox mounted inside this app."""
+        return self.highhelp_api_url is None
+
+
+class _Reader:
+    """Reads variables and collects problems instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def text(self, name: str) -> str | None:
+        value = self.environ.get(name, "").strip()
+        return value or None
+
+    def secret(self, name: str) -> str | None:
+        """NAME itself, or the contents of the file named by NAME_FILE."""
+        inline, path = self.text(name), self.text(f"{name}_FILE")
+        if inline and path:
+            self.problems.append(f"{name} and {name}_FILE: set only one of them")
+            return None
+        if path:
+            try:
+                return Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.problems.append(f"{name}_FILE: cannot read {path}: {exc.__class__.__name__}")
+                return None
+        return inline
+
+    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in options:
+            self.problems.append(f"{name}: must be one of {', '.join(options)}, not {value!r}")
+            return default
+        return value
+
+    def url(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return check_url(value).rstrip("/")
+        except ValueError as exc:
+            self.problems.append(f"{name}: {exc}")
+            return None
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.text(name)
+        if value is None:
+            return default
+        if not value.isdigit() or not low <= int(value) <= high:
+            self.problems.append(f"{name}: must be a whole number from {low} to {high}")
+            return default
+        return int(value)
+
+    def require(self, name: str, value: object, why: str) -> None:
+        if value is None:
+            self.problems.append(f"{name}: required {why}")
+
+
+def database_url(url: str) -> str:
+    """Accept PaaS-style `postgres://` URLs and use psycopg 3 for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
+    """Read and check every setting; ConfigError lists all problems at once."""
+    read = _Reader(environ)
+    environment = read.choice("APP_ENV", ENVIRONMENTS, "production")
+    production = environment == "production"
+    in_production = "in production (APP_ENV=production)"
+
+    secret_key = read.secret("SECRET_KEY")
+    if secret_key is not None and len(secret_key.strip()) < MIN_SECRET_KEY_LENGTH:
+        read.problems.append(f"SECRET_KEY: must be at least {MIN_SECRET_KEY_LENGTH} characters")
+    db_url = read.text("DATABASE_URL")
+    public_base_url = read.url("PUBLIC_BASE_URL")
+    api_url = read.url("HIGHHELP_API_URL")
+    project_id = read.text("HIGHHELP_PROJECT_ID")
+    if project_id is not None and len(project_id) > assumed.PROJECT_ID_MAX_LENGTH:
+        read.problems.append(
+            f"HIGHHELP_PROJECT_ID: at most {assumed.PROJECT_ID_MAX_LENGTH} characters"
+        )
+    request_algorithm = read.choice("HIGHHELP_REQUEST_SIGNATURE", ("rsa", "hmac"), "rsa")
+    callback_algorithm = read.choice("HIGHHELP_CALLBACK_SIGNATURE", ("rsa", "hmac"), "rsa")
+    private_key_pem = read.secret("HIGHHELP_PRIVATE_KEY")
+    hmac_key_text = read.secret("HIGHHELP_HMAC_KEY")
+    callback_key_pem = read.secret("HIGHHELP_CALLBACK_PUBLIC_KEY")
+    callback_hmac_text = read.secret("HIGHHELP_CALLBACK_HMAC_KEY")
+    lifetime = read.integer("PAYMENT_LIFETIME", 600, *LIFETIME_RANGE)
+    tolerance_text = read.text("HIGHHELP_CALLBACK_TOLERANCE")
+    tolerance = read.integer("HIGHHELP_CALLBACK_TOLERANCE", 300, 1, 86400) if tolerance_text else None
+    redis_url = read.text("REDIS_URL")
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        read.problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")
+
+    why = "when HighHelp is not the built-in sandbox"
+    local_keys = None
+    if production:
+        read.require("SECRET_KEY", secret_key, in_production)
+        read.require("DATABASE_URL", db_url, in_production)
+        read.require("PUBLIC_BASE_URL", public_base_url, in_production)
+        read.require("HIGHHELP_API_URL", api_url, in_production + "; the sandbox is for local use")
+        read.require("HIGHHELP_PROJECT_ID", project_id, in_production)
+    else:
+        # Locally every secret has a default, generated once into the instance folder.
+        local_keys = ensure_local_keys(instance_path)
+        secret_key = secret_key or local_keys.secret_key()
+        db_url = db_url or f"sqlite:///{instance_path / 'checkout.sqlite3'}"
+        if api_url is None:
+            # The built-in sandbox plays HighHelp and trusts these generated keys.
+            project_id = project_id or SANDBOX_PROJECT_ID
+            private_key_pem = private_key_pem or local_keys.merchant_private_pem()
+            hmac_key_text = hmac_key_text or local_keys.hmac_key()
+            callback_key_pem = callback_key_pem or local_keys.callback_public_pem()
+            callback_hmac_text = callback_hmac_text or local_keys.hmac_key()
+        else:
+            read.require("HIGHHELP_PROJECT_ID", project_id, why)
+
+    signer = _request_signer(read, request_algorithm, private_key_pem, hmac_key_text, why)
+    verifier = _callback_verifier(read, callback_algorithm, callback_key_pem, callback_hmac_text, why)
+
+    if read.problems or not (secret_key and db_url and project_id and signer and verifier):
+        raise ConfigError(environment, sorted(set(read.problems)))
+    return Settings(
+        environment=environment,
+        secret_key=secret_key.strip(),
+        database_url=database_url(db_url),
+        public_base_url=public_base_url,
+        highhelp_api_url=api_url,
+        project_id=project_id,
+        request_signer=signer,
+        callback_verifier=verifier,
+        callback_tolerance=tolerance,
+        payment_lifetime=lifetime,
+        redis_url=redis_url,
+        local_keys=local_keys,
+    )
+
+
+def _request_signer(
+    read: _Reader, algorithm: str, private_key_pem: str | None, hmac_text: str | None, why: str
+) -> signing.RsaSigner | signing.HmacSigner | None:
+    if algorithm == "hmac":
+        read.require("HIGHHELP_HMAC_KEY", hmac_text, why + " and HIGHHELP_REQUEST_SIGNATURE=hmac")
+        return _hmac_signer(read, hmac_text) if hmac_text else None
+    read.require("HIGHHELP_PRIVATE_KEY", private_key_pem, why)
+    if private_key_pem is None:
+        return None
+    try:
+        return signing.RsaSigner(signing.load_private_key(private_key_pem))
+    except ValueError as exc:
+        read.problems.append(f"HIGHHELP_PRIVATE_KEY: {exc}")
+        return None
+
+
+def _hmac_signer(read: _Reader, text: str) -> signing.HmacSigner | None:
+    keys = signing.parse_hmac_keys(text) if text.strip() else ()
+    if len(keys) != 1:
+        read.problems.append("HIGHHELP_HMAC_KEY: give exactly one key")
+        return None
+    return signing.HmacSigner(keys[0])
+
+
+def _callback_verifier(
+    read: _Reader, algorithm: str, public_pem: str | None, hmac_text: str | None, why: str
+) -> signing.RsaVerifier | signing.HmacVerifier | None:
+    if algorithm == "hmac":
+        name = "HIGHHELP_CALLBACK_HMAC_KEY"
+        read.require(name, hmac_text, why + " and HIGHHELP_CALLBACK_SIGNATURE=hmac")
+        if hmac_text is None:
+            return None
+        try:
+            return signing.HmacVerifier(signing.parse_hmac_keys(hmac_text))
+        except ValueError as exc:
+            read.problems.append(f"{name}: {exc}")
+            return None
+    read.require("HIGHHELP_CALLBACK_PUBLIC_KEY", public_pem, why)
+    if public_pem is None:
+        return None
+    try:
+        return signing.RsaVerifier(signing.load_public_keys(public_pem))
+    except ValueError as exc:
+        read.problems.append(f"HIGHHELP_CALLBACK_PUBLIC_KEY: {exc}")
+        return None

@@ -1,0 +1,49 @@
+"""The app's way to HighHelp: one configured client per base URL, built on first use."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, has_request_context, request
+
+from .config import SANDBOX_PATH, Settings
+from .highhelp import HighHelpClient
+
+SETTINGS_KEY = "checkout.settings"
+CLIENTS_KEY = "checkout.highhelp_clients"
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Keep the settings on the app; clients are made when first needed."""
+    app.extensions[SETTINGS_KEY] = settings
+    app.extensions[CLIENTS_KEY] = {}
+
+
+def current_settings() -> Settings:
+    """The settings of the running app."""
+    settings: Settings = current_app.extensions[SETTINGS_KEY]
+    return settings
+
+
+def public_base_url() -> str:
+    """Our own origin: PUBLIC_BASE_URL, else the request's, else the local default."""
+    settings = current_settings()
+    if settings.public_base_url:
+        return settings.public_base_url
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return LOCAL_BASE_URL
+
+
+def highhelp_base_url() -> str:
+    """HIGHHELP_API_URL, or the sandbox mounted in this app, reached over HTTP like HighHelp."""
+    return current_settings().highhelp_api_url or public_base_url() + SANDBOX_PATH
+
+
+def highhelp_client() -> HighHelpClient:
+    """The client for the configured cash register."""
+    settings = current_settings()
+    clients: dict[str, HighHelpClient] = current_app.extensions[CLIENTS_KEY]
+    base_url = highhelp_base_url()
+    if base_url not in clients:
+        clients[base_url] = HighHelpClient(base_url, settings.project_id, settings.request_signer)
+    return clients[base_url]

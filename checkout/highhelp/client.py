@@ -1,0 +1,141 @@
+"""HighHelpClient: the four widget payin calls over HTTP, signed, with typed errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+
+from . import assumed
+from .errors import BadPayload, HighHelpError, InvalidRequest, Rejected, Unavailable
+from .signing import Signer, parse_json_object, request_headers
+from .wire import (
+    CreatePayinAnswer,
+    CreatePayinRequest,
+    Incoming,
+    PayinAnswer,
+    PayinInfoAnswer,
+    PayinRequest,
+)
+
+log = logging.getLogger(__name__)
+
+CREATE_PATH = "/api/v1/widget/payin"
+INFO_PATH = "/api/v1/widget/payin/info"
+CONFIRM_PATH = "/api/v1/widget/payin/confirm"
+CANCEL_PATH = "/api/v1/widget/payin/cancel"
+
+AnswerT = TypeVar("AnswerT", bound=Incoming)
+
+
+class HighHelpClient:
+    """Talks to one HighHelp cash register; every call is signed and has a timeout."""
+
+    def __init__(
+        self,
+        base_url: str,
+        project_id: str,
+        signer: Signer,
+        *,
+        session: requests.Session | None = None,
+        timeouts: tuple[float, float] = assumed.DEFAULT_TIMEOUTS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.project_id = project_id
+        self.signer = signer
+        self.session = session or requests.Session()
+        self.timeouts = timeouts
+        self.clock = clock
+
+    def create_payin(self, request: CreatePayinRequest) -> CreatePayinAnswer:
+        """Create a payin; the answer's form_url is where the payer goes next."""
+        if request.general.project_id != self.project_id:
+            raise InvalidRequest(["general.project_id: is not this client's cash register"])
+        return self._call(CREATE_PATH, request.body(), CreatePayinAnswer)
+
+    def payin_info(self, payment_id: str) -> PayinInfoAnswer:
+        """Ask for the current state of a payin."""
+        return self._call(INFO_PATH, self._reference(payment_id), PayinInfoAnswer)
+
+    def confirm_payin(self, payment_id: str) -> PayinAnswer:
+        """Confirm a payin as the merchant."""
+        return self._call(CONFIRM_PATH, self._reference(payment_id), PayinAnswer)
+
+    def cancel_payin(self, payment_id: str) -> PayinAnswer:
+        """Cancel a payin that is not final yet."""
+        return self._call(CANCEL_PATH, self._reference(payment_id), PayinAnswer)
+
+    def signed_headers(self, body: dict[str, Any]) -> dict[str, str]:
+        """The headers this client would send with `body` right now."""
+        timestamp = str(int(self.clock()))
+        return request_headers(self.signer, self.project_id, body, timestamp)
+
+    def _reference(self, payment_id: str) -> dict[str, Any]:
+        reference = {"project_id": self.project_id, "payment_id": payment_id}
+        return PayinRequest.build({"general": reference}).body()
+
+    def _call(self, path: str, body: dict[str, Any], answer_type: type[AnswerT]) -> AnswerT:
+        payment_id = body["general"]["payment_id"]
+        started = time.monotonic()
+        try:
+            data = self._post(path, body)
+            answer = answer_type.parse(data)
+        except HighHelpError as exc:
+            log.warning(
+                "highhelp %s payment_id=%s failed: %s: %s",
+                path, payment_id, type(exc).__name__, exc,
+            )
+            raise
+        if answer.payment_id is not None and answer.payment_id != payment_id:
+            raise BadPayload(f"answer is about payment {answer.payment_id!r}, not {payment_id!r}")
+        log.info(
+            "highhelp %s payment_id=%s status=%s/%s in %.0f ms",
+            path, payment_id, answer.status, answer.sub_status,
+            (time.monotonic() - started) * 1000,
+        )
+        return answer
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            response = self.session.post(
+                self.base_url + path,
+                data=data,
+                headers=self.signed_headers(body),
+                timeout=self.timeouts,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise Unavailable(f"HighHelp did not answer in time ({exc.__class__.__name__})") from exc
+        except requests.RequestException as exc:
+            raise Unavailable(f"HighHelp could not be reached ({exc.__class__.__name__})") from exc
+        return _read_answer(response)
+
+
+def _read_answer(response: requests.Response) -> dict[str, Any]:
+    """Sort an HTTP answer into a body, or the error kind that fits it."""
+    code = response.status_code
+    try:
+        data: dict[str, Any] | None = parse_json_object(response.content)
+    except BadPayload as exc:
+        data, unreadable = None, str(exc)
+    description = _description(data)
+    if code >= 500 or code in assumed.RETRYABLE_HTTP_STATUSES:
+        raise Unavailable(f"HighHelp answered HTTP {code}" + (f": {description}" if description else ""))
+    if not 200 <= code < 300:
+        raise Rejected(description or f"HighHelp answered HTTP {code} without a reason", code)
+    if data is None:
+        raise BadPayload(f"HighHelp answered HTTP {code} with a body that is not understood: {unreadable}")
+    if data.get("status") == assumed.ERROR_STATUS:
+        raise Rejected(description or "HighHelp answered status error without a reason", code)
+    return data
+
+
+def _description(data: dict[str, Any] | None) -> str:
+    value = (data or {}).get("status_description")
+    return value.strip()[:1024] if isinstance(value, str) else ""

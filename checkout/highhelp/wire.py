@@ -1,0 +1,223 @@
+"""Request, answer and callback bodies with every limit of PROTOCOL.md §1 and §4."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from . import assumed
+from .errors import BadPayload, InvalidRequest
+
+MAX_AMOUNT = 10_000_000_000_000
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+WIDGET_METHOD_MOBILE = "payin-ecom-mobile"
+
+
+def check_url(value: str) -> str:
+    """Accept https URLs, and http only for loopback hosts (a laptop has no TLS)."""
+    if any(char.isspace() or ord(char) < 32 for char in value):
+        raise ValueError("URL must not contain spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ValueError("not a valid URL") from exc
+    if not host:
+        raise ValueError("URL must have a host")
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        return value
+    raise ValueError("must be an https URL (http only for 127.0.0.1 or localhost)")
+
+
+def check_ip_address(value: str) -> str:
+    """Accept an IPv4 or IPv6 address."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError as exc:
+        raise ValueError("not an IP address") from exc
+    return value
+
+
+def check_email(value: str) -> str:
+    """Accept a syntactically valid email address; no DNS look-up."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an email address: {exc}") from exc
+    return value
+
+
+def _text(max_length: int, min_length: int = 1) -> Any:
+    return Field(min_length=min_length, max_length=max_length)
+
+
+ProjectId = Annotated[str, _text(assumed.PROJECT_ID_MAX_LENGTH)]
+PaymentId = Annotated[str, _text(255)]
+Url = Annotated[str, _text(2048), AfterValidator(check_url)]
+FormUrl = Annotated[str, _text(255), AfterValidator(check_url)]
+Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Lifetime = Annotated[int, Field(ge=300, le=600)]
+Code32 = Annotated[str, _text(32)]
+UnixTime = Annotated[int, Field(ge=0, le=2**32)]
+
+
+def _field_problems(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "body"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return problems
+
+
+class Outgoing(BaseModel):
+    """A body we send: strict types, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    @classmethod
+    def build(cls, data: dict[str, Any]) -> Self:
+        """Validate `data`; InvalidRequest naming every broken field otherwise."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidRequest(_field_problems(exc)) from exc
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body, leaving out fields that were not given."""
+        return self.model_dump(exclude_none=True)
+
+
+class Incoming(BaseModel):
+    """A body HighHelp sends: unknown fields are kept, not refused."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """Validate HighHelp's body; BadPayload naming every broken field otherwise."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise BadPayload("; ".join(_field_problems(exc))) from exc
+
+
+class CreateGeneral(Outgoing):
+    project_id: ProjectId
+    payment_id: PaymentId
+    merchant_callback_url: Url | None = None
+    merchant_success_callback_url: Url | None = None
+    merchant_decline_callback_url: Url | None = None
+    redirect_url: Url | None = None
+
+
+class CreatePayment(Outgoing):
+    amount: Amount
+    currency: Currency
+    lifetime: Lifetime | None = None
+    description: Annotated[str, _text(255, min_length=0)] | None = None
+    extra_param: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")] | None = None
+    widget_method: Code32 | None = None
+
+
+class CreateCustomer(Outgoing):
+    id: Annotated[str, _text(255)] | None = None
+    ip_address: Annotated[str, _text(255), AfterValidator(check_ip_address)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
+    email: Annotated[str, _text(255), AfterValidator(check_email)] | None = None
+
+
+class CreatePayinRequest(Outgoing):
+    """Body of POST /api/v1/widget/payin."""
+
+    general: CreateGeneral
+    payment: CreatePayment
+    customer: CreateCustomer | None = None
+
+
+class PayinReference(Outgoing):
+    project_id: ProjectId
+    payment_id: PaymentId
+
+
+class PayinRequest(Outgoing):
+    """Body of the info, confirm and cancel calls: which payin."""
+
+    general: PayinReference
+
+
+class Integration(Incoming):
+    form_url: FormUrl
+    redirect_url: Url | None = None
+
+
+class PaymentInfo(Incoming):
+    amount: Amount
+    old_amount: Amount | None = None
+    initial_amount: Amount | None = None
+    currency: Currency
+    lifetime: Lifetime | None = None
+    expiration_date: UnixTime | None = None
+    updated_date: UnixTime | None = None
+    created_date: UnixTime | None = None
+    method: Code32 | None = None
+    widget_method: Code32 | None = None
+    type: Code32 | None = None
+
+
+class PayinAnswer(Incoming):
+    """Answer to confirm and cancel; the common part of every answer."""
+
+    status: Code32
+    sub_status: Code32 | None = None
+    status_description: Annotated[str, _text(1024, min_length=0)] | None = None
+    request_id: Code32 | None = None
+    project_id: ProjectId | None = None
+    payment_id: PaymentId | None = None
+
+
+class CreatePayinAnswer(PayinAnswer):
+    """Answer to create: where to send the payer."""
+
+    integration: Integration
+
+
+class PayinInfoAnswer(PayinAnswer):
+    """Answer to info: the current state and amounts."""
+
+    payment_info: PaymentInfo | None = None
+    integration: Integration | None = None
+
+
+class CallbackGeneral(Incoming):
+    request_id: Code32 | None = None
+    payment_id: PaymentId
+
+
+class CallbackStatus(Incoming):
+    status: Code32
+    sub_status: Code32 | None = None
+    status_description: Annotated[str, _text(1024, min_length=0)] | None = None
+
+
+class Callback(Incoming):
+    """A signed alert HighHelp posts to one of the three callback URLs."""
+
+    project_id: ProjectId
+    general: CallbackGeneral
+    status: CallbackStatus
+    payment_info: PaymentInfo
+
+    @property
+    def idempotency_key(self) -> str:
+        """`{project_id}:{payment_id}:{status}:{sub_status}`, the seed's duplicate key."""
+        sub_status = self.status.sub_status if self.status.sub_status is not None else ""
+        return ":".join(
+            (self.project_id, self.general.payment_id, self.status.status, sub_status)
+        )
