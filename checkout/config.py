@@ -60,6 +60,7 @@ class _Reader:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
         self.problems: list[str] = []
+        self.sources: dict[str, str] = {}
 
     def text(self, name: str) -> str | None:
         value = self.environ.get(name, "").strip()
@@ -72,12 +73,17 @@ class _Reader:
             self.problems.append(f"{name} and {name}_FILE: set only one of them")
             return None
         if path:
+            self.sources[name] = f"{name}_FILE"
             try:
                 return Path(path).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 self.problems.append(f"{name}_FILE: cannot read {path}: {exc.__class__.__name__}")
                 return None
         return inline
+
+    def source(self, name: str) -> str:
+        """Which variable a secret came from, for messages: NAME or NAME_FILE."""
+        return self.sources.get(name, name)
 
     def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
         value = (self.text(name) or default).lower()
@@ -205,14 +211,14 @@ def _request_signer(
     try:
         return signing.RsaSigner(signing.load_private_key(private_key_pem))
     except ValueError as exc:
-        read.problems.append(f"HIGHHELP_PRIVATE_KEY: {exc}")
+        read.problems.append(f"{read.source('HIGHHELP_PRIVATE_KEY')}: {exc}")
         return None
 
 
 def _hmac_signer(read: _Reader, text: str) -> signing.HmacSigner | None:
     keys = signing.parse_hmac_keys(text) if text.strip() else ()
     if len(keys) != 1:
-        read.problems.append("HIGHHELP_HMAC_KEY: give exactly one key")
+        read.problems.append(f"{read.source('HIGHHELP_HMAC_KEY')}: give exactly one key")
         return None
     return signing.HmacSigner(keys[0])
 
@@ -228,7 +234,7 @@ def _callback_verifier(
         try:
             return signing.HmacVerifier(signing.parse_hmac_keys(hmac_text))
         except ValueError as exc:
-            read.problems.append(f"{name}: {exc}")
+            read.problems.append(f"{read.source(name)}: {exc}")
             return None
     read.require("HIGHHELP_CALLBACK_PUBLIC_KEY", public_pem, why)
     if public_pem is None:
@@ -236,5 +242,5 @@ def _callback_verifier(
     try:
         return signing.RsaVerifier(signing.load_public_keys(public_pem))
     except ValueError as exc:
-        read.problems.append(f"HIGHHELP_CALLBACK_PUBLIC_KEY: {exc}")
+        read.problems.append(f"{read.source('HIGHHELP_CALLBACK_PUBLIC_KEY')}: {exc}")
         return None

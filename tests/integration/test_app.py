@@ -1,0 +1,80 @@
+"""The application as a browser and a PaaS see it: pages, headers, health, start-up checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_front_page_answers(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Pay from your mobile balance" in response.data
+    assert b"/static/js/htmx-2.0.11.min.js" in response.data
+
+
+def test_vendored_htmx_is_served(client: FlaskClient) -> None:
+    with client.get("/static/js/htmx-2.0.11.min.js") as response:
+        assert response.status_code == 200
+        assert b"htmx" in response.data[:200]
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    headers = client.get("/").headers
+    policy = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    # Local test runs are plain http: no HSTS there.
+    assert "Strict-Transport-Security" not in headers
+
+
+def test_language_from_url_is_remembered(client: FlaskClient) -> None:
+    response = client.get("/?lang=kk")
+    assert b'<html lang="kk">' in response.data
+    assert "lang=kk" in response.headers["Set-Cookie"]
+    assert b'<html lang="kk">' in client.get("/").data
+
+
+def test_language_from_browser(client: FlaskClient) -> None:
+    response = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert b'<html lang="en">' in response.data
+
+
+def test_unknown_language_falls_back(client: FlaskClient) -> None:
+    assert b'<html lang="ru">' in client.get("/?lang=xx", headers={"Accept-Language": "de"}).data
+
+
+def test_health_check_reaches_the_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert b"Back to the shop" in response.data
+
+
+def test_production_start_without_settings_stops_with_one_message(tmp_path: Path) -> None:
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(("HIGHHELP_", "APP_ENV"))}
+    environ.update(APP_ENV="production", HIGHHELP_API_URL="http://example.kz")
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "Configuration is invalid (APP_ENV=production):" in result.stderr
+    for name in ("SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "HIGHHELP_PROJECT_ID", "HIGHHELP_PRIVATE_KEY"):
+        assert f"  - {name}:" in result.stderr
+    assert "  - HIGHHELP_API_URL: must be an https URL" in result.stderr

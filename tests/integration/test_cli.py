@@ -1,0 +1,153 @@
+"""`flask highhelp sign | verify-callback | info` with the configured keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.conftest import KEYS, PROJECT_ID, VECTORS, make_environ
+from tests.highhelp_double import Reply, running_double
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUEST_VECTORS = [vector for vector in VECTORS if vector["direction"].startswith("request")]
+CALLBACK_VECTOR = next(vector for vector in VECTORS if vector["name"] == "success_callback")
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+
+
+def body_file(tmp_path: Path, body: dict[str, Any]) -> Path:
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def run_flask(tmp_path: Path, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, **make_environ(f"sqlite:///{tmp_path / 'cli.sqlite3'}", **overrides)}
+    return subprocess.run(
+        [*FLASK, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def headers_of(output: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in output.splitlines())
+
+
+@pytest.mark.parametrize("vector", REQUEST_VECTORS, ids=[vector["name"] for vector in REQUEST_VECTORS])
+def test_sign_reproduces_the_vector(tmp_path: Path, vector: dict[str, Any]) -> None:
+    result = run_flask(tmp_path, "highhelp", "sign", str(body_file(tmp_path, vector["body"])), "--timestamp", vector["timestamp"])
+    assert result.returncode == 0, result.stderr
+    assert headers_of(result.stdout) == {
+        "x-access-timestamp": vector["timestamp"],
+        "x-access-merchant-id": PROJECT_ID,
+        "x-access-token": vector["x_access_token"],
+        "x-access-signature": vector["rsa_sha256_signature"],
+        "content-type": "application/json",
+    }
+
+
+def test_sign_with_hmac_reproduces_the_vector(tmp_path: Path) -> None:
+    vector = REQUEST_VECTORS[2]
+    result = run_flask(
+        tmp_path, "highhelp", "sign", str(body_file(tmp_path, vector["body"])), "--timestamp", vector["timestamp"],
+        HIGHHELP_REQUEST_SIGNATURE="hmac", HIGHHELP_HMAC_KEY_FILE=str(KEYS / "hmac_key.txt"),
+    )
+    assert result.returncode == 0, result.stderr
+    headers = headers_of(result.stdout)
+    assert headers["x-access-signature"] == vector["hmac_sha512_signature"]
+    assert headers["x-access-merchant-algorithm"] == "HMAC-SHA512"
+    assert len(headers) == 5
+
+
+def test_sign_refuses_a_file_that_is_not_json(tmp_path: Path, app: Flask) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["highhelp", "sign", str(bad)])
+    assert result.exit_code == 1
+    assert "not JSON" in result.output
+
+
+def test_sign_defaults_to_now(app: Flask, tmp_path: Path) -> None:
+    import time
+
+    result = app.test_cli_runner().invoke(args=["highhelp", "sign", str(body_file(tmp_path, {"a": 1}))])
+    assert result.exit_code == 0, result.output
+    assert abs(int(headers_of(result.output)["x-access-timestamp"]) - time.time()) < 5
+
+
+def test_verify_callback_accepts_the_vector(tmp_path: Path) -> None:
+    result = run_flask(
+        tmp_path, "highhelp", "verify-callback", str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
+        "--signature", CALLBACK_VECTOR["rsa_sha256_signature"], "--timestamp", CALLBACK_VECTOR["timestamp"],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("valid")
+
+
+def flip_byte(raw: bytes, index: int) -> bytes:
+    replacement = b"7" if raw[index : index + 1] != b"7" else b"8"
+    return raw[:index] + replacement + raw[index + 1 :]
+
+
+def test_verify_callback_rejects_any_changed_body_byte(tmp_path: Path, app: Flask) -> None:
+    raw = json.dumps(CALLBACK_VECTOR["body"], separators=(",", ":")).encode()
+    runner = app.test_cli_runner()
+    path = tmp_path / "callback.json"
+    for index in range(len(raw)):
+        path.write_bytes(flip_byte(raw, index))
+        result = runner.invoke(
+            args=[
+                "highhelp", "verify-callback", str(path),
+                "--signature", CALLBACK_VECTOR["rsa_sha256_signature"], "--timestamp", CALLBACK_VECTOR["timestamp"],
+            ]
+        )
+        assert result.exit_code == 1, (index, raw[index : index + 1])
+        assert result.output.startswith("invalid: ")
+
+
+def test_verify_callback_rejects_a_changed_signature_byte(tmp_path: Path) -> None:
+    signature = CALLBACK_VECTOR["rsa_sha256_signature"]
+    forged = signature[:100] + ("B" if signature[100] != "B" else "C") + signature[101:]
+    result = run_flask(
+        tmp_path, "highhelp", "verify-callback", str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
+        "--signature", forged, "--timestamp", CALLBACK_VECTOR["timestamp"],
+    )
+    assert result.returncode == 1
+    assert "invalid: signature does not match" in result.stderr
+
+
+def test_verify_callback_with_hmac(tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+    app = make_app(HIGHHELP_CALLBACK_SIGNATURE="hmac", HIGHHELP_CALLBACK_HMAC_KEY_FILE=str(KEYS / "hmac_key.txt"))
+    path = body_file(tmp_path, CALLBACK_VECTOR["body"])
+    runner = app.test_cli_runner()
+    args = ["highhelp", "verify-callback", str(path), "--timestamp", CALLBACK_VECTOR["timestamp"], "--signature"]
+    assert runner.invoke(args=[*args, CALLBACK_VECTOR["hmac_sha512_signature"]]).exit_code == 0
+    refused = runner.invoke(args=[*args, CALLBACK_VECTOR["rsa_sha256_signature"]])
+    assert refused.exit_code == 1
+    assert "invalid" in refused.output
+
+
+def test_info_prints_highhelps_answer(make_app: Callable[..., Flask]) -> None:
+    with running_double() as double:
+        app = make_app(HIGHHELP_API_URL=double.url)
+        result = app.test_cli_runner().invoke(args=["highhelp", "info", "order-7"])
+        assert result.exit_code == 0, result.output
+        answer = json.loads(result.output)
+        assert answer["payment_id"] == "order-7"
+        assert answer["payment_info"]["amount"] == 1500000
+        assert double.received[0][0] == "/api/v1/widget/payin/info"
+
+
+def test_info_reports_failure_and_exits_1(make_app: Callable[..., Flask]) -> None:
+    with running_double() as double:
+        double.reply = lambda path, body: Reply.json(404, {"status": "error", "status_description": "payin not found"})
+        app = make_app(HIGHHELP_API_URL=double.url)
+        result = app.test_cli_runner().invoke(args=["highhelp", "info", "order-7"])
+    assert result.exit_code == 1
+    assert "Rejected: payin not found" in result.output

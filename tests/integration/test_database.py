@@ -1,0 +1,127 @@
+"""The schema: migrations match the models, and the database itself enforces the money rules."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from checkout.database import begin_write
+from checkout.extensions import db
+from checkout.models import CallbackAlert, Order, Payment
+
+
+def make_order(**changes: object) -> Order:
+    values: dict[str, object] = {
+        "amount": 1500000, "currency": "KZT", "description": "Order", "language": "kk",
+    }
+    values.update(changes)
+    return Order(**values)
+
+
+def make_payment(order: Order, payment_id: str, **changes: object) -> Payment:
+    values: dict[str, object] = {"amount": order.amount, "currency": order.currency}
+    values.update(changes)
+    return Payment(order=order, payment_id=payment_id, **values)
+
+
+def test_migrations_match_the_models(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert differences == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"amount": 0}, {"amount": -100}, {"currency": "kzt"}, {"currency": "KZ"}, {"status": "refunded"}],
+    ids=["zero", "negative", "lowercase-currency", "short-currency", "unknown-status"],
+)
+def test_order_constraints(app: Flask, changes: dict[str, object]) -> None:
+    with app.app_context():
+        db.session.add(make_order(**changes))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+
+
+def test_one_open_attempt_per_order(app: Flask) -> None:
+    with app.app_context():
+        order = make_order()
+        db.session.add(make_payment(order, "attempt-1"))
+        db.session.commit()
+        db.session.add(make_payment(order, "attempt-2"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        first = db.session.execute(db.select(Payment)).scalar_one()
+        first.is_open = False
+        db.session.add(make_payment(first.order, "attempt-2"))
+        db.session.commit()
+        assert db.session.query(Payment).count() == 2
+
+
+def test_payment_id_is_unique(app: Flask) -> None:
+    with app.app_context():
+        db.session.add_all([make_payment(make_order(), "same", is_open=False), make_payment(make_order(), "same")])
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+
+
+def test_payment_amount_must_be_positive(app: Flask) -> None:
+    with app.app_context():
+        db.session.add(make_payment(make_order(), "p-1", amount=0))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+
+
+def test_callback_inbox_key_is_unique(app: Flask) -> None:
+    with app.app_context():
+        for _ in range(2):
+            db.session.add(
+                CallbackAlert(
+                    idempotency_key="proj:pay:success:", payment_id="pay", kind="success",
+                    state="success", verdict="applied", body={},
+                )
+            )
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+
+
+def test_timestamps_come_back_timezone_aware_utc(app: Flask) -> None:
+    with app.app_context():
+        db.session.add(make_order())
+        db.session.commit()
+        db.session.expire_all()
+        order = db.session.execute(db.select(Order)).scalar_one()
+        assert order.created_at.tzinfo is not None
+        assert order.created_at.utcoffset() == UTC.utcoffset(None)
+
+
+def test_naive_timestamps_are_refused(app: Flask) -> None:
+    from datetime import datetime
+
+    with app.app_context():
+        db.session.add(make_order(created_at=datetime(2026, 1, 1)))  # noqa: DTZ001 - the point of the test
+        with pytest.raises(Exception, match="naive datetime"):
+            db.session.commit()
+
+
+def test_sqlite_write_transaction_takes_the_lock_up_front(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("BEGIN IMMEDIATE is SQLite's; PostgreSQL locks rows instead")
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        db.session.rollback()
+        begin_write()
+        db.session.execute(text("SELECT 1"))
+        # Another connection cannot start writing while this write transaction is open.
+        other = create_engine(db.engine.url, connect_args={"timeout": 0.1})
+        with other.connect() as connection, pytest.raises(OperationalError, match="locked"):
+            connection.exec_driver_sql("INSERT INTO orders (token, amount, currency, description, language, status, created_at) VALUES ('t', 1, 'KZT', 'd', 'kk', 'open', '2026-01-01')")
+            connection.commit()
+        other.dispose()
+        db.session.rollback()
