@@ -21,9 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHOP_NAME = "Dala Mobile Shop"
 
 
-def create_app(
-    environ: Mapping[str, str] | None = None, instance_path: str | Path | None = None
-) -> Flask:
+def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Path | None = None) -> Flask:
     """Build the app from the environment; ConfigError lists every bad setting."""
     app = Flask(
         __name__,

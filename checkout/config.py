@@ -139,9 +139,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     api_url = read.url("HIGHHELP_API_URL")
     project_id = read.text("HIGHHELP_PROJECT_ID")
     if project_id is not None and len(project_id) > assumed.PROJECT_ID_MAX_LENGTH:
-        read.problems.append(
-            f"HIGHHELP_PROJECT_ID: at most {assumed.PROJECT_ID_MAX_LENGTH} characters"
-        )
+        read.problems.append(f"HIGHHELP_PROJECT_ID: at most {assumed.PROJECT_ID_MAX_LENGTH} characters")
     request_algorithm = read.choice("HIGHHELP_REQUEST_SIGNATURE", ("rsa", "hmac"), "rsa")
     callback_algorithm = read.choice("HIGHHELP_CALLBACK_SIGNATURE", ("rsa", "hmac"), "rsa")
     private_key_pem = read.secret("HIGHHELP_PRIVATE_KEY")

@@ -26,9 +26,7 @@ def _new_private_key_pem() -> bytes:
 
 def _public_pem(private_pem: str) -> str:
     public = signing.load_private_key(private_pem).public_key()
-    pem = public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return pem.decode("ascii")
 
 

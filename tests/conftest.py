@@ -89,9 +89,10 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
     yield migrated_database
     engine = create_engine(migrated_database.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as connection:
-        names = [name for (name,) in connection.execute(text(
+        tables = text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        ))]
+        )
+        names = [name for (name,) in connection.execute(tables)]
         if names:
             connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
     engine.dispose()

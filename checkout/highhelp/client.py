@@ -88,14 +88,20 @@ class HighHelpClient:
         except HighHelpError as exc:
             log.warning(
                 "highhelp %s payment_id=%s failed: %s: %s",
-                path, payment_id, type(exc).__name__, exc,
+                path,
+                payment_id,
+                type(exc).__name__,
+                exc,
             )
             raise
         if answer.payment_id is not None and answer.payment_id != payment_id:
             raise BadPayload(f"answer is about payment {answer.payment_id!r}, not {payment_id!r}")
         log.info(
             "highhelp %s payment_id=%s status=%s/%s in %.0f ms",
-            path, payment_id, answer.status, answer.sub_status,
+            path,
+            payment_id,
+            answer.status,
+            answer.sub_status,
             (time.monotonic() - started) * 1000,
         )
         return answer

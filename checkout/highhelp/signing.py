@@ -20,9 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from . import assumed
 from .errors import BadPayload, BadSignature
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z ]+)-----\r?\n.+?\r?\n-----END \1-----", re.DOTALL
-)
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]+)-----\r?\n.+?\r?\n-----END \1-----", re.DOTALL)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 _HMAC_SHA512_LENGTH = 64
@@ -123,9 +121,7 @@ def parse_hmac_keys(text: str) -> tuple[bytes, ...]:
 
 def access_token(public_key: rsa.RSAPublicKey) -> str:
     """The `x-access-token` value: base64url of the DER SubjectPublicKeyInfo."""
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return b64url(der)
 
 
@@ -246,9 +242,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise BadPayload("body is not UTF-8") from exc
     try:
-        value = json.loads(
-            text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
-        )
+        value = json.loads(text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise BadPayload(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
     if not isinstance(value, dict):

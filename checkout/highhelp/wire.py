@@ -218,6 +218,4 @@ class Callback(Incoming):
     def idempotency_key(self) -> str:
         """`{project_id}:{payment_id}:{status}:{sub_status}`, the seed's duplicate key."""
         sub_status = self.status.sub_status if self.status.sub_status is not None else ""
-        return ":".join(
-            (self.project_id, self.general.payment_id, self.status.status, sub_status)
-        )
+        return ":".join((self.project_id, self.general.payment_id, self.status.status, sub_status))

@@ -43,7 +43,10 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4", "wsgi:app"],
-        cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_front_page_fits_the_screen_without_errors(browser: Any, live_server: str, artifacts: Path, width: int) -> None:
+def test_front_page_fits_the_screen_without_errors(
+    browser: Any, live_server: str, artifacts: Path, width: int
+) -> None:
     page = browser.new_page(viewport={"width": width, "height": 800})
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)

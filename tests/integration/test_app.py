@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,8 +16,27 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_front_page_answers(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
-    assert b"Pay from your mobile balance" in response.data
     assert b"/static/js/htmx-2.0.11.min.js" in response.data
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [
+        ("kk", "Ұялы байланыс балансынан төлеу"),
+        ("ru", "Оплата с баланса мобильного телефона"),
+        ("en", "Pay from your mobile balance"),
+    ],
+)
+def test_front_page_in_each_language(client: FlaskClient, language: str, heading: str) -> None:
+    page = client.get(f"/?lang={language}").get_data(as_text=True)
+    assert f'<html lang="{language}">' in page
+    assert f"<h1>{heading}</h1>" in page
+
+
+def test_error_page_speaks_the_customers_language(client: FlaskClient) -> None:
+    page = client.get("/no-such-page?lang=kk").get_data(as_text=True)
+    assert "Бет табылмады" in page
+    assert "Дүкенге оралу" in page
 
 
 def test_vendored_htmx_is_served(client: FlaskClient) -> None:
@@ -60,21 +80,34 @@ def test_health_check_reaches_the_database(client: FlaskClient) -> None:
 
 
 def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
-    response = client.get("/no-such-page")
+    response = client.get("/no-such-page?lang=en")
     assert response.status_code == 404
     assert b"Back to the shop" in response.data
 
 
 def test_production_start_without_settings_stops_with_one_message(tmp_path: Path) -> None:
-    environ = {key: value for key, value in os.environ.items() if not key.startswith(("HIGHHELP_", "APP_ENV"))}
+    environ = {
+        key: value for key, value in os.environ.items() if not key.startswith(("HIGHHELP_", "APP_ENV"))
+    }
     environ.update(APP_ENV="production", HIGHHELP_API_URL="http://example.kz")
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "Configuration is invalid (APP_ENV=production):" in result.stderr
-    for name in ("SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "HIGHHELP_PROJECT_ID", "HIGHHELP_PRIVATE_KEY"):
+    for name in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "PUBLIC_BASE_URL",
+        "HIGHHELP_PROJECT_ID",
+        "HIGHHELP_PRIVATE_KEY",
+    ):
         assert f"  - {name}:" in result.stderr
     assert "  - HIGHHELP_API_URL: must be an https URL" in result.stderr

@@ -41,7 +41,14 @@ def headers_of(output: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("vector", REQUEST_VECTORS, ids=[vector["name"] for vector in REQUEST_VECTORS])
 def test_sign_reproduces_the_vector(tmp_path: Path, vector: dict[str, Any]) -> None:
-    result = run_flask(tmp_path, "highhelp", "sign", str(body_file(tmp_path, vector["body"])), "--timestamp", vector["timestamp"])
+    result = run_flask(
+        tmp_path,
+        "highhelp",
+        "sign",
+        str(body_file(tmp_path, vector["body"])),
+        "--timestamp",
+        vector["timestamp"],
+    )
     assert result.returncode == 0, result.stderr
     assert headers_of(result.stdout) == {
         "x-access-timestamp": vector["timestamp"],
@@ -55,8 +62,14 @@ def test_sign_reproduces_the_vector(tmp_path: Path, vector: dict[str, Any]) -> N
 def test_sign_with_hmac_reproduces_the_vector(tmp_path: Path) -> None:
     vector = REQUEST_VECTORS[2]
     result = run_flask(
-        tmp_path, "highhelp", "sign", str(body_file(tmp_path, vector["body"])), "--timestamp", vector["timestamp"],
-        HIGHHELP_REQUEST_SIGNATURE="hmac", HIGHHELP_HMAC_KEY_FILE=str(KEYS / "hmac_key.txt"),
+        tmp_path,
+        "highhelp",
+        "sign",
+        str(body_file(tmp_path, vector["body"])),
+        "--timestamp",
+        vector["timestamp"],
+        HIGHHELP_REQUEST_SIGNATURE="hmac",
+        HIGHHELP_HMAC_KEY_FILE=str(KEYS / "hmac_key.txt"),
     )
     assert result.returncode == 0, result.stderr
     headers = headers_of(result.stdout)
@@ -83,8 +96,14 @@ def test_sign_defaults_to_now(app: Flask, tmp_path: Path) -> None:
 
 def test_verify_callback_accepts_the_vector(tmp_path: Path) -> None:
     result = run_flask(
-        tmp_path, "highhelp", "verify-callback", str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
-        "--signature", CALLBACK_VECTOR["rsa_sha256_signature"], "--timestamp", CALLBACK_VECTOR["timestamp"],
+        tmp_path,
+        "highhelp",
+        "verify-callback",
+        str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
+        "--signature",
+        CALLBACK_VECTOR["rsa_sha256_signature"],
+        "--timestamp",
+        CALLBACK_VECTOR["timestamp"],
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("valid")
@@ -103,8 +122,13 @@ def test_verify_callback_rejects_any_changed_body_byte(tmp_path: Path, app: Flas
         path.write_bytes(flip_byte(raw, index))
         result = runner.invoke(
             args=[
-                "highhelp", "verify-callback", str(path),
-                "--signature", CALLBACK_VECTOR["rsa_sha256_signature"], "--timestamp", CALLBACK_VECTOR["timestamp"],
+                "highhelp",
+                "verify-callback",
+                str(path),
+                "--signature",
+                CALLBACK_VECTOR["rsa_sha256_signature"],
+                "--timestamp",
+                CALLBACK_VECTOR["timestamp"],
             ]
         )
         assert result.exit_code == 1, (index, raw[index : index + 1])
@@ -115,18 +139,33 @@ def test_verify_callback_rejects_a_changed_signature_byte(tmp_path: Path) -> Non
     signature = CALLBACK_VECTOR["rsa_sha256_signature"]
     forged = signature[:100] + ("B" if signature[100] != "B" else "C") + signature[101:]
     result = run_flask(
-        tmp_path, "highhelp", "verify-callback", str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
-        "--signature", forged, "--timestamp", CALLBACK_VECTOR["timestamp"],
+        tmp_path,
+        "highhelp",
+        "verify-callback",
+        str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
+        "--signature",
+        forged,
+        "--timestamp",
+        CALLBACK_VECTOR["timestamp"],
     )
     assert result.returncode == 1
     assert "invalid: signature does not match" in result.stderr
 
 
 def test_verify_callback_with_hmac(tmp_path: Path, make_app: Callable[..., Flask]) -> None:
-    app = make_app(HIGHHELP_CALLBACK_SIGNATURE="hmac", HIGHHELP_CALLBACK_HMAC_KEY_FILE=str(KEYS / "hmac_key.txt"))
+    app = make_app(
+        HIGHHELP_CALLBACK_SIGNATURE="hmac", HIGHHELP_CALLBACK_HMAC_KEY_FILE=str(KEYS / "hmac_key.txt")
+    )
     path = body_file(tmp_path, CALLBACK_VECTOR["body"])
     runner = app.test_cli_runner()
-    args = ["highhelp", "verify-callback", str(path), "--timestamp", CALLBACK_VECTOR["timestamp"], "--signature"]
+    args = [
+        "highhelp",
+        "verify-callback",
+        str(path),
+        "--timestamp",
+        CALLBACK_VECTOR["timestamp"],
+        "--signature",
+    ]
     assert runner.invoke(args=[*args, CALLBACK_VECTOR["hmac_sha512_signature"]]).exit_code == 0
     refused = runner.invoke(args=[*args, CALLBACK_VECTOR["rsa_sha256_signature"]])
     assert refused.exit_code == 1
@@ -146,7 +185,9 @@ def test_info_prints_highhelps_answer(make_app: Callable[..., Flask]) -> None:
 
 def test_info_reports_failure_and_exits_1(make_app: Callable[..., Flask]) -> None:
     with running_double() as double:
-        double.reply = lambda path, body: Reply.json(404, {"status": "error", "status_description": "payin not found"})
+        double.reply = lambda path, body: Reply.json(
+            404, {"status": "error", "status_description": "payin not found"}
+        )
         app = make_app(HIGHHELP_API_URL=double.url)
         result = app.test_cli_runner().invoke(args=["highhelp", "info", "order-7"])
     assert result.exit_code == 1

@@ -67,7 +67,7 @@ def test_info_reads_payment_info(client: HighHelpClient) -> None:
 
 
 def test_invalid_request_is_refused_before_any_call(client: HighHelpClient, double: HighHelpDouble) -> None:
-    with pytest.raises(InvalidRequest, match="general.payment_id"):
+    with pytest.raises(InvalidRequest, match=r"general\.payment_id"):
         client.payin_info("x" * 256)
     body = {**CREATE_BODY, "general": {**CREATE_BODY["general"], "project_id": "another-register"}}
     with pytest.raises(InvalidRequest, match="project_id"):
@@ -76,14 +76,18 @@ def test_invalid_request_is_refused_before_any_call(client: HighHelpClient, doub
 
 
 def test_refusal_with_highhelp_reason(client: HighHelpClient, double: HighHelpDouble) -> None:
-    double.reply = answering(Reply.json(400, {"status": "error", "status_description": "amount is too large"}))
+    double.reply = answering(
+        Reply.json(400, {"status": "error", "status_description": "amount is too large"})
+    )
     with pytest.raises(Rejected) as raised:
         client.create_payin(CreatePayinRequest.build(CREATE_BODY))
     assert raised.value.status_description == "amount is too large"
     assert raised.value.http_status == 400
 
 
-def test_refusal_with_unreadable_body_still_says_what_happened(client: HighHelpClient, double: HighHelpDouble) -> None:
+def test_refusal_with_unreadable_body_still_says_what_happened(
+    client: HighHelpClient, double: HighHelpDouble
+) -> None:
     double.reply = answering(Reply(403, b"<html>Forbidden</html>"))
     with pytest.raises(Rejected, match="HTTP 403 without a reason"):
         client.payin_info("order-7")
@@ -134,7 +138,9 @@ def test_answers_not_understood(client: HighHelpClient, double: HighHelpDouble, 
         client.create_payin(CreatePayinRequest.build(CREATE_BODY))
 
 
-def test_answer_about_another_payment_is_not_understood(client: HighHelpClient, double: HighHelpDouble) -> None:
+def test_answer_about_another_payment_is_not_understood(
+    client: HighHelpClient, double: HighHelpDouble
+) -> None:
     double.reply = lambda path, body: Reply.json(
         200, {**answer_for(path, body), "payment_id": "someone-else"}
     )
@@ -166,7 +172,9 @@ def test_closed_port_is_unavailable() -> None:
         client.payin_info("order-7")
 
 
-def test_retry_after_unavailable_reuses_the_same_payment_id(client: HighHelpClient, double: HighHelpDouble) -> None:
+def test_retry_after_unavailable_reuses_the_same_payment_id(
+    client: HighHelpClient, double: HighHelpDouble
+) -> None:
     double.reply = answering(Reply(503, b""))
     request = CreatePayinRequest.build(CREATE_BODY)
     with pytest.raises(Unavailable):

@@ -42,8 +42,13 @@ def test_complete_production_settings_load(tmp_path: Path) -> None:
 def test_production_with_nothing_set_lists_every_missing_setting(tmp_path: Path) -> None:
     found = problems({}, tmp_path)
     for name in (
-        "SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "HIGHHELP_API_URL", "HIGHHELP_PROJECT_ID",
-        "HIGHHELP_PRIVATE_KEY", "HIGHHELP_CALLBACK_PUBLIC_KEY",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "PUBLIC_BASE_URL",
+        "HIGHHELP_API_URL",
+        "HIGHHELP_PROJECT_ID",
+        "HIGHHELP_PRIVATE_KEY",
+        "HIGHHELP_CALLBACK_PUBLIC_KEY",
     ):
         assert any(problem.startswith(name + ":") for problem in found), (name, found)
 
@@ -86,7 +91,9 @@ def test_loopback_http_is_accepted_for_a_local_test_double(tmp_path: Path) -> No
 
 def test_inline_and_file_secret_together_is_a_problem(tmp_path: Path) -> None:
     environ = {**PRODUCTION, "HIGHHELP_PRIVATE_KEY": (KEYS / "merchant_private.pem").read_text()}
-    assert "HIGHHELP_PRIVATE_KEY and HIGHHELP_PRIVATE_KEY_FILE: set only one of them" in problems(environ, tmp_path)
+    assert "HIGHHELP_PRIVATE_KEY and HIGHHELP_PRIVATE_KEY_FILE: set only one of them" in problems(
+        environ, tmp_path
+    )
 
 
 def test_inline_pem_key_is_accepted(tmp_path: Path) -> None:

@@ -97,7 +97,9 @@ def test_request_headers_for_rsa_are_the_documented_five() -> None:
 
 def test_request_headers_for_hmac_name_the_algorithm_and_send_no_token() -> None:
     vector = VECTORS[2]
-    headers = signing.request_headers(signing.HmacSigner(hmac_key()), "p", vector["body"], vector["timestamp"])
+    headers = signing.request_headers(
+        signing.HmacSigner(hmac_key()), "p", vector["body"], vector["timestamp"]
+    )
     assert headers["x-access-merchant-algorithm"] == assumed.HMAC_ALGORITHM_HEADER
     assert headers["x-access-signature"] == vector["hmac_sha512_signature"]
     assert "x-access-token" not in headers
@@ -116,7 +118,10 @@ def test_normalization_refuses_values_json_cannot_carry() -> None:
 
 def test_callback_vector_verifies() -> None:
     body = signing.verify_signed_body(
-        raw_callback(), CALLBACK_VECTOR["rsa_sha256_signature"], CALLBACK_VECTOR["timestamp"], callback_verifier()
+        raw_callback(),
+        CALLBACK_VECTOR["rsa_sha256_signature"],
+        CALLBACK_VECTOR["timestamp"],
+        callback_verifier(),
     )
     assert body == CALLBACK_VECTOR["body"]
 
@@ -134,7 +139,9 @@ def test_every_single_byte_change_to_the_signature_is_refused() -> None:
         replacement = "A" if signature[index] != "A" else "B"
         forged = signature[:index] + replacement + signature[index + 1 :]
         with pytest.raises(BadSignature):
-            signing.verify_signed_body(raw_callback(), forged, CALLBACK_VECTOR["timestamp"], callback_verifier())
+            signing.verify_signed_body(
+                raw_callback(), forged, CALLBACK_VECTOR["timestamp"], callback_verifier()
+            )
 
 
 def test_changed_amount_is_refused() -> None:
@@ -170,11 +177,20 @@ def test_changed_timestamp_is_refused() -> None:
         ("A" * 400, "1721647251", "does not match"),
     ],
     ids=[
-        "no-signature", "empty-signature", "no-timestamp", "word-timestamp", "negative-timestamp",
-        "bad-base64", "truncated-base64", "short-signature", "long-signature",
+        "no-signature",
+        "empty-signature",
+        "no-timestamp",
+        "word-timestamp",
+        "negative-timestamp",
+        "bad-base64",
+        "truncated-base64",
+        "short-signature",
+        "long-signature",
     ],
 )
-def test_garbage_signatures_fail_with_a_reason(signature: str | None, timestamp: str | None, reason: str) -> None:
+def test_garbage_signatures_fail_with_a_reason(
+    signature: str | None, timestamp: str | None, reason: str
+) -> None:
     with pytest.raises(BadSignature, match=reason):
         signing.verify_signed_body(raw_callback(), signature, timestamp, callback_verifier())
 
