@@ -35,14 +35,9 @@ PROJECT_ID_MAX_LENGTH: Final[int] = 36
 RETRYABLE_HTTP_STATUSES: Final[frozenset[int]] = frozenset({408, 425, 429})
 ERROR_STATUS: Final[str] = "error"
 
-# §1 create: which fields are mandatory was lost from the seed; the checkout sends every field
-# it knows and validates all limits before sending. These are the ones refused when missing.
-CREATE_REQUIRED_FIELDS: Final[tuple[str, ...]] = (
-    "general.project_id",
-    "general.payment_id",
-    "payment.amount",
-    "payment.currency",
-)
+# §1 create: which fields are mandatory was lost from the seed. The checkout sends every field it
+# knows and validates all limits before sending; wire.CreatePayinRequest refuses a request
+# without project_id, payment_id, amount or currency (its fields without a default).
 
 # §4: informative alerts use the success/decline body shape with status "processing".
 INFORMATIVE_ALERT_STATUS: Final[str] = "processing"
