@@ -112,8 +112,8 @@ class HighHelpClient:
             response = self.session.post(
                 self.base_url + path,
                 data=data,
-                headers=self.signed_headers(body),
                 timeout=self.timeouts,
+                headers=self.signed_headers(body),
                 allow_redirects=False,
             )
         except requests.Timeout as exc:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from flask.testing import FlaskClient
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import FLASK, clean_environ, free_port, run_flask, serving
 
 
 def test_front_page_answers(client: FlaskClient) -> None:
@@ -88,20 +83,9 @@ def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
     assert b"Back to the shop" in response.data
 
 
-def test_production_start_without_settings_stops_with_one_message(tmp_path: Path) -> None:
-    environ = {
-        key: value for key, value in os.environ.items() if not key.startswith(("HIGHHELP_", "APP_ENV"))
-    }
-    environ.update(APP_ENV="production", HIGHHELP_API_URL="http://example.kz")
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_production_start_without_settings_stops_with_one_message() -> None:
+    environ = clean_environ(APP_ENV="production", HIGHHELP_API_URL="http://example.kz")
+    result = run_flask("routes", environ=environ)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "Configuration is invalid (APP_ENV=production):" in result.stderr
@@ -118,42 +102,12 @@ def test_production_start_without_settings_stops_with_one_message(tmp_path: Path
 
 def test_local_run_needs_no_settings(tmp_path: Path) -> None:
     """What `make run` does: migrate and serve with nothing configured but APP_ENV=development."""
-    environ = {
-        key: value for key, value in os.environ.items() if not key.startswith(("HIGHHELP_", "APP_ENV"))
-    }
-    environ.update(APP_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'local.sqlite3'}")
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    upgrade = subprocess.run(
-        [*flask, "db", "upgrade"],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    environ = clean_environ(APP_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'local.sqlite3'}")
+    upgrade = run_flask("db", "upgrade", environ=environ)
     assert upgrade.returncode == 0, upgrade.stderr
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "the local server did not start"
-                time.sleep(0.1)
-        assert response.status_code == 200
-        assert "Тестовый режим: реальные деньги не списываются" in response.text
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    port = free_port()
+    command = [*FLASK, "run", "--host", "127.0.0.1", "--port", str(port)]
+    with serving(command, environ, port, tmp_path / "server.log") as url:
+        response = requests.get(url + "/", timeout=5)
+    assert response.status_code == 200
+    assert "Тестовый режим: реальные деньги не списываются" in response.text

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,10 @@ from flask import Flask
 
 from tests.conftest import KEYS, PROJECT_ID, VECTORS, make_environ
 from tests.highhelp_double import Reply, running_double
+from tests.processes import clean_environ, run_flask
 
-ROOT = Path(__file__).resolve().parents[2]
 REQUEST_VECTORS = [vector for vector in VECTORS if vector["direction"].startswith("request")]
 CALLBACK_VECTOR = next(vector for vector in VECTORS if vector["name"] == "success_callback")
-FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 
 def body_file(tmp_path: Path, body: dict[str, Any]) -> Path:
@@ -28,11 +26,18 @@ def body_file(tmp_path: Path, body: dict[str, Any]) -> Path:
     return path
 
 
-def run_flask(tmp_path: Path, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, **make_environ(f"sqlite:///{tmp_path / 'cli.sqlite3'}", **overrides)}
-    return subprocess.run(
-        [*FLASK, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
-    )
+def flask_cli(tmp_path: Path, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+    """`flask --app wsgi ARGS` with the test settings and `overrides`."""
+    environ = clean_environ(**make_environ(f"sqlite:///{tmp_path / 'cli.sqlite3'}", **overrides))
+    return run_flask(*args, environ=environ)
+
+
+def sign(tmp_path: Path, vector: dict[str, Any], **overrides: str) -> dict[str, str]:
+    """The headers `flask highhelp sign` prints for a vector's body and timestamp."""
+    path = str(body_file(tmp_path, vector["body"]))
+    result = flask_cli(tmp_path, "highhelp", "sign", path, "--timestamp", vector["timestamp"], **overrides)
+    assert result.returncode == 0, result.stderr
+    return headers_of(result.stdout)
 
 
 def headers_of(output: str) -> dict[str, str]:
@@ -41,16 +46,7 @@ def headers_of(output: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("vector", REQUEST_VECTORS, ids=[vector["name"] for vector in REQUEST_VECTORS])
 def test_sign_reproduces_the_vector(tmp_path: Path, vector: dict[str, Any]) -> None:
-    result = run_flask(
-        tmp_path,
-        "highhelp",
-        "sign",
-        str(body_file(tmp_path, vector["body"])),
-        "--timestamp",
-        vector["timestamp"],
-    )
-    assert result.returncode == 0, result.stderr
-    assert headers_of(result.stdout) == {
+    assert sign(tmp_path, vector) == {
         "x-access-timestamp": vector["timestamp"],
         "x-access-merchant-id": PROJECT_ID,
         "x-access-token": vector["x_access_token"],
@@ -61,18 +57,12 @@ def test_sign_reproduces_the_vector(tmp_path: Path, vector: dict[str, Any]) -> N
 
 def test_sign_with_hmac_reproduces_the_vector(tmp_path: Path) -> None:
     vector = REQUEST_VECTORS[2]
-    result = run_flask(
+    headers = sign(
         tmp_path,
-        "highhelp",
-        "sign",
-        str(body_file(tmp_path, vector["body"])),
-        "--timestamp",
-        vector["timestamp"],
+        vector,
         HIGHHELP_REQUEST_SIGNATURE="hmac",
         HIGHHELP_HMAC_KEY_FILE=str(KEYS / "hmac_key.txt"),
     )
-    assert result.returncode == 0, result.stderr
-    headers = headers_of(result.stdout)
     assert headers["x-access-signature"] == vector["hmac_sha512_signature"]
     assert headers["x-access-merchant-algorithm"] == "HMAC-SHA512"
     assert len(headers) == 5
@@ -87,15 +77,13 @@ def test_sign_refuses_a_file_that_is_not_json(tmp_path: Path, app: Flask) -> Non
 
 
 def test_sign_defaults_to_now(app: Flask, tmp_path: Path) -> None:
-    import time
-
     result = app.test_cli_runner().invoke(args=["highhelp", "sign", str(body_file(tmp_path, {"a": 1}))])
     assert result.exit_code == 0, result.output
     assert abs(int(headers_of(result.output)["x-access-timestamp"]) - time.time()) < 5
 
 
 def test_verify_callback_accepts_the_vector(tmp_path: Path) -> None:
-    result = run_flask(
+    result = flask_cli(
         tmp_path,
         "highhelp",
         "verify-callback",
@@ -138,7 +126,7 @@ def test_verify_callback_rejects_any_changed_body_byte(tmp_path: Path, app: Flas
 def test_verify_callback_rejects_a_changed_signature_byte(tmp_path: Path) -> None:
     signature = CALLBACK_VECTOR["rsa_sha256_signature"]
     forged = signature[:100] + ("B" if signature[100] != "B" else "C") + signature[101:]
-    result = run_flask(
+    result = flask_cli(
         tmp_path,
         "highhelp",
         "verify-callback",

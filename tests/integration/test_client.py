@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +12,7 @@ from checkout.highhelp import BadPayload, HighHelpClient, InvalidRequest, Reject
 from checkout.highhelp.wire import CreatePayinRequest
 from tests.conftest import PROJECT_ID, VECTORS, merchant_signer
 from tests.highhelp_double import HighHelpDouble, Reply, answer_for, running_double
+from tests.processes import free_port
 
 CREATE_BODY = next(vector["body"] for vector in VECTORS if vector["name"] == "widget_payin_create")
 TIMEOUTS = (0.5, 0.5)
@@ -164,10 +164,9 @@ def test_slow_answer_times_out_as_unavailable(client: HighHelpClient, double: Hi
 
 
 def test_closed_port_is_unavailable() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = HighHelpClient(f"http://127.0.0.1:{port}", PROJECT_ID, merchant_signer(), timeouts=TIMEOUTS)
+    client = HighHelpClient(
+        f"http://127.0.0.1:{free_port()}", PROJECT_ID, merchant_signer(), timeouts=TIMEOUTS
+    )
     with pytest.raises(Unavailable, match="could not be reached"):
         client.payin_info("order-7")
 

@@ -1,0 +1,72 @@
+"""Running the app as a separate process, the way a developer or the PaaS does."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+APP_VARIABLES = (
+    "APP_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "PUBLIC_BASE_URL",
+    "HIGHHELP_",
+    "PAYMENT_",
+    "REDIS_URL",
+)
+
+
+def clean_environ(**overrides: str) -> dict[str, str]:
+    """This process's environment without any app setting, plus `overrides`."""
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(APP_VARIABLES)}
+    environ.update(overrides)
+    return environ
+
+
+def run_flask(*args: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`flask --app wsgi ARGS` in the project folder; output captured as text."""
+    return subprocess.run(
+        [*FLASK, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(command: list[str], environ: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """Start a server process, wait until it answers /healthz, stop it afterwards."""
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while not _answers(url + "/healthz"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
