@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .highhelp import assumed, signing
 from .highhelp.wire import check_url
 from .local_keys import LocalKeys, ensure_local_keys
 
+T = TypeVar("T")
 ENVIRONMENTS = ("development", "production", "test")
 SANDBOX_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
 SANDBOX_PATH = "/sandbox"
@@ -111,6 +113,16 @@ class _Reader:
             return default
         return int(value)
 
+    def parsed(self, name: str, text: str | None, parse: Callable[[str], T]) -> T | None:
+        """`parse(text)`, or None with a problem naming the variable the text came from."""
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            self.problems.append(f"{self.source(name)}: {exc}")
+            return None
+
     def require(self, name: str, value: object, why: str) -> None:
         if value is None:
             self.problems.append(f"{name}: required {why}")
@@ -202,22 +214,17 @@ def _request_signer(
 ) -> signing.RsaSigner | signing.HmacSigner | None:
     if algorithm == "hmac":
         read.require("HIGHHELP_HMAC_KEY", hmac_text, why + " and HIGHHELP_REQUEST_SIGNATURE=hmac")
-        return _hmac_signer(read, hmac_text) if hmac_text else None
+        return read.parsed("HIGHHELP_HMAC_KEY", hmac_text, _single_hmac_signer)
     read.require("HIGHHELP_PRIVATE_KEY", private_key_pem, why)
-    if private_key_pem is None:
-        return None
-    try:
-        return signing.RsaSigner(signing.load_private_key(private_key_pem))
-    except ValueError as exc:
-        read.problems.append(f"{read.source('HIGHHELP_PRIVATE_KEY')}: {exc}")
-        return None
+    return read.parsed(
+        "HIGHHELP_PRIVATE_KEY", private_key_pem, lambda pem: signing.RsaSigner(signing.load_private_key(pem))
+    )
 
 
-def _hmac_signer(read: _Reader, text: str) -> signing.HmacSigner | None:
-    keys = signing.parse_hmac_keys(text) if text.strip() else ()
+def _single_hmac_signer(text: str) -> signing.HmacSigner:
+    keys = signing.parse_hmac_keys(text)
     if len(keys) != 1:
-        read.problems.append(f"{read.source('HIGHHELP_HMAC_KEY')}: give exactly one key")
-        return None
+        raise ValueError("give exactly one key")
     return signing.HmacSigner(keys[0])
 
 
@@ -227,18 +234,10 @@ def _callback_verifier(
     if algorithm == "hmac":
         name = "HIGHHELP_CALLBACK_HMAC_KEY"
         read.require(name, hmac_text, why + " and HIGHHELP_CALLBACK_SIGNATURE=hmac")
-        if hmac_text is None:
-            return None
-        try:
-            return signing.HmacVerifier(signing.parse_hmac_keys(hmac_text))
-        except ValueError as exc:
-            read.problems.append(f"{read.source(name)}: {exc}")
-            return None
+        return read.parsed(name, hmac_text, lambda text: signing.HmacVerifier(signing.parse_hmac_keys(text)))
     read.require("HIGHHELP_CALLBACK_PUBLIC_KEY", public_pem, why)
-    if public_pem is None:
-        return None
-    try:
-        return signing.RsaVerifier(signing.load_public_keys(public_pem))
-    except ValueError as exc:
-        read.problems.append(f"{read.source('HIGHHELP_CALLBACK_PUBLIC_KEY')}: {exc}")
-        return None
+    return read.parsed(
+        "HIGHHELP_CALLBACK_PUBLIC_KEY",
+        public_pem,
+        lambda pem: signing.RsaVerifier(signing.load_public_keys(pem)),
+    )

@@ -82,17 +82,14 @@ def test_sign_defaults_to_now(app: Flask, tmp_path: Path) -> None:
     assert abs(int(headers_of(result.output)["x-access-timestamp"]) - time.time()) < 5
 
 
+def verify_args(path: Path, signature: str = CALLBACK_VECTOR["rsa_sha256_signature"]) -> list[str]:
+    """Arguments of `flask highhelp verify-callback` for a body file and a signature."""
+    timestamp = CALLBACK_VECTOR["timestamp"]
+    return ["highhelp", "verify-callback", str(path), "--signature", signature, "--timestamp", timestamp]
+
+
 def test_verify_callback_accepts_the_vector(tmp_path: Path) -> None:
-    result = flask_cli(
-        tmp_path,
-        "highhelp",
-        "verify-callback",
-        str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
-        "--signature",
-        CALLBACK_VECTOR["rsa_sha256_signature"],
-        "--timestamp",
-        CALLBACK_VECTOR["timestamp"],
-    )
+    result = flask_cli(tmp_path, *verify_args(body_file(tmp_path, CALLBACK_VECTOR["body"])))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("valid")
 
@@ -108,17 +105,7 @@ def test_verify_callback_rejects_any_changed_body_byte(tmp_path: Path, app: Flas
     path = tmp_path / "callback.json"
     for index in range(len(raw)):
         path.write_bytes(flip_byte(raw, index))
-        result = runner.invoke(
-            args=[
-                "highhelp",
-                "verify-callback",
-                str(path),
-                "--signature",
-                CALLBACK_VECTOR["rsa_sha256_signature"],
-                "--timestamp",
-                CALLBACK_VECTOR["timestamp"],
-            ]
-        )
+        result = runner.invoke(args=verify_args(path))
         assert result.exit_code == 1, (index, raw[index : index + 1])
         assert result.output.startswith("invalid: ")
 
@@ -126,16 +113,7 @@ def test_verify_callback_rejects_any_changed_body_byte(tmp_path: Path, app: Flas
 def test_verify_callback_rejects_a_changed_signature_byte(tmp_path: Path) -> None:
     signature = CALLBACK_VECTOR["rsa_sha256_signature"]
     forged = signature[:100] + ("B" if signature[100] != "B" else "C") + signature[101:]
-    result = flask_cli(
-        tmp_path,
-        "highhelp",
-        "verify-callback",
-        str(body_file(tmp_path, CALLBACK_VECTOR["body"])),
-        "--signature",
-        forged,
-        "--timestamp",
-        CALLBACK_VECTOR["timestamp"],
-    )
+    result = flask_cli(tmp_path, *verify_args(body_file(tmp_path, CALLBACK_VECTOR["body"]), forged))
     assert result.returncode == 1
     assert "invalid: signature does not match" in result.stderr
 
@@ -146,16 +124,8 @@ def test_verify_callback_with_hmac(tmp_path: Path, make_app: Callable[..., Flask
     )
     path = body_file(tmp_path, CALLBACK_VECTOR["body"])
     runner = app.test_cli_runner()
-    args = [
-        "highhelp",
-        "verify-callback",
-        str(path),
-        "--timestamp",
-        CALLBACK_VECTOR["timestamp"],
-        "--signature",
-    ]
-    assert runner.invoke(args=[*args, CALLBACK_VECTOR["hmac_sha512_signature"]]).exit_code == 0
-    refused = runner.invoke(args=[*args, CALLBACK_VECTOR["rsa_sha256_signature"]])
+    assert runner.invoke(args=verify_args(path, CALLBACK_VECTOR["hmac_sha512_signature"])).exit_code == 0
+    refused = runner.invoke(args=verify_args(path, CALLBACK_VECTOR["rsa_sha256_signature"]))
     assert refused.exit_code == 1
     assert "invalid" in refused.output
 
