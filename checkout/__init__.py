@@ -23,13 +23,14 @@ SHOP_NAME = "Dala Mobile Shop"
 
 def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Path | None = None) -> Flask:
     """Build the app from the environment; ConfigError lists every bad setting."""
+    environ = os.environ if environ is None else environ
     app = Flask(
         __name__,
-        instance_path=str(instance_path or PROJECT_ROOT / "instance"),
+        instance_path=str(instance_path or environ.get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    settings = load_settings(os.environ if environ is None else environ, Path(app.instance_path))
+    settings = load_settings(environ, Path(app.instance_path))
     register_config(app, settings)
     register_extensions(app, settings)
     gateway.init_app(app, settings)

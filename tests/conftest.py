@@ -50,6 +50,8 @@ def make_environ(database_url: str, **overrides: str) -> dict[str, str]:
         "HIGHHELP_PROJECT_ID": PROJECT_ID,
         "HIGHHELP_PRIVATE_KEY_FILE": str(KEYS / "merchant_private.pem"),
         "HIGHHELP_CALLBACK_PUBLIC_KEY_FILE": str(KEYS / "highhelp_callback_public.pem"),
+        # The mounted sandbox signs callbacks with the private half of the key above.
+        "SANDBOX_CALLBACK_PRIVATE_KEY_FILE": str(KEYS / "highhelp_callback_private.pem"),
     }
     environ.update(overrides)
     return environ

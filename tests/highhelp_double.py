@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from checkout.highhelp import signing
 from checkout.highhelp.errors import BadPayload, BadSignature
 from tests.conftest import KEYS, PROJECT_ID
+from tests.processes import serving_wsgi
 
 
 @dataclass
@@ -91,14 +90,6 @@ class HighHelpDouble:
 def running_double() -> Iterator[HighHelpDouble]:
     """Serve a HighHelpDouble on a free loopback port for the duration of a test."""
     double = HighHelpDouble()
-    server = make_server("127.0.0.1", 0, double, threaded=True)
-    server.daemon_threads = True
-    double.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving_wsgi(double) as url:
+        double.url = url
         yield double
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

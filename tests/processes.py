@@ -6,12 +6,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
+from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
@@ -48,14 +51,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(command: list[str], environ: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """Start a server process, wait until it answers /healthz, stop it afterwards."""
+def serving(
+    command: list[str], environ: dict[str, str], port: int, log: Path, ready_path: str = "/healthz"
+) -> Iterator[str]:
+    """Start a server process, wait until it answers `ready_path`, stop it afterwards."""
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
-            while not _answers(url + "/healthz"):
+            while not _answers(url + ready_path):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start:\n{log.read_text()}")
                 time.sleep(0.1)
@@ -68,5 +73,19 @@ def serving(command: list[str], environ: dict[str, str], port: int, log: Path) -
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
         return False
+
+
+@contextmanager
+def serving_wsgi(app: Callable[..., Any]) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port in a thread; its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -30,7 +30,10 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """The app served by gunicorn on a free loopback port, as in production."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4", "wsgi:app"]
-    with serving(command, clean_environ(**make_environ(database_url)), port, tmp_path / "server.log") as url:
+    environ = clean_environ(
+        **make_environ(database_url, SANDBOX_RESEND_SECONDS="2", INSTANCE_PATH=str(tmp_path / "instance"))
+    )
+    with serving(command, environ, port, tmp_path / "server.log") as url:
         yield url
 
 

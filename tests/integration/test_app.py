@@ -83,8 +83,10 @@ def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
     assert b"Back to the shop" in response.data
 
 
-def test_production_start_without_settings_stops_with_one_message() -> None:
-    environ = clean_environ(APP_ENV="production", HIGHHELP_API_URL="http://example.kz")
+def test_production_start_without_settings_stops_with_one_message(tmp_path: Path) -> None:
+    environ = clean_environ(
+        APP_ENV="production", HIGHHELP_API_URL="http://example.kz", INSTANCE_PATH=str(tmp_path / "instance")
+    )
     result = run_flask("routes", environ=environ)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -102,7 +104,11 @@ def test_production_start_without_settings_stops_with_one_message() -> None:
 
 def test_local_run_needs_no_settings(tmp_path: Path) -> None:
     """What `make run` does: migrate and serve with nothing configured but APP_ENV=development."""
-    environ = clean_environ(APP_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'local.sqlite3'}")
+    environ = clean_environ(
+        APP_ENV="development",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'local.sqlite3'}",
+        INSTANCE_PATH=str(tmp_path / "instance"),
+    )
     upgrade = run_flask("db", "upgrade", environ=environ)
     assert upgrade.returncode == 0, upgrade.stderr
     port = free_port()
@@ -111,3 +117,10 @@ def test_local_run_needs_no_settings(tmp_path: Path) -> None:
         response = requests.get(url + "/", timeout=5)
     assert response.status_code == 200
     assert "Тестовый режим: реальные деньги не списываются" in response.text
+    assert sorted(path.name for path in (tmp_path / "instance").iterdir()) == [
+        "sandbox-callback-private.pem",
+        "sandbox-hmac-key",
+        "sandbox-merchant-private.pem",
+        "sandbox.sqlite3",
+        "secret_key",
+    ]

@@ -28,7 +28,8 @@ def body_file(tmp_path: Path, body: dict[str, Any]) -> Path:
 
 def flask_cli(tmp_path: Path, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
     """`flask --app wsgi ARGS` with the test settings and `overrides`."""
-    environ = clean_environ(**make_environ(f"sqlite:///{tmp_path / 'cli.sqlite3'}", **overrides))
+    database = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    environ = clean_environ(**make_environ(database, INSTANCE_PATH=str(tmp_path / "instance"), **overrides))
     return run_flask(*args, environ=environ)
 
 
