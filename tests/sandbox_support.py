@@ -121,11 +121,13 @@ class Receiver:
     delay: float = 0.0
     alerts: list[Alert] = field(default_factory=list)
     url: str = ""
-
-    def __post_init__(self) -> None:
-        self.verifier = signing.RsaVerifier(
+    verifier: signing.Verifier = field(
+        default_factory=lambda: signing.RsaVerifier(
             signing.load_public_keys((KEYS / "highhelp_callback_public.pem").read_bytes())
         )
+    )
+
+    def __post_init__(self) -> None:
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -169,9 +171,9 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    """A Receiver on a free loopback port."""
-    receiver = Receiver()
+def running_receiver(verifier: signing.Verifier | None = None) -> Iterator[Receiver]:
+    """A Receiver on a free loopback port, verifying with HighHelp's RSA test key unless told otherwise."""
+    receiver = Receiver() if verifier is None else Receiver(verifier=verifier)
     with serving_wsgi(receiver) as url:
         receiver.url = url
         yield receiver

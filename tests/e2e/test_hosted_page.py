@@ -55,3 +55,14 @@ def test_paying_on_the_hosted_page(
     page.wait_for_url(live_server + "/", timeout=10000)
     assert problems == []
     page.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_overview_lists_payins_and_callbacks(browser: Any, live_server: str, artifacts: Path, width: int) -> None:
+    new_payin(live_server, f"overview-{width}", "en")
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    page.goto(live_server + "/sandbox/")
+    assert page.locator(".hh-payment-id").first.inner_text() == f"overview-{width}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(artifacts / f"sandbox-overview-{width}.png"), full_page=True)
+    page.close()

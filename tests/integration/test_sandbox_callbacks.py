@@ -181,3 +181,28 @@ def test_overview_shows_payins_and_merchant_answers(sandbox: RunningSandbox, rec
     assert "success" in page
     assert "processing:requisites" in page
     assert '<span class="hh-attempt" title="try again">500</span>' in page
+
+
+def test_hmac_signed_callbacks_when_configured(tmp_path: Path) -> None:
+    from checkout.highhelp import signing
+    from tests.conftest import hmac_key
+
+    config = sandbox_config(tmp_path, callback_signer=signing.HmacSigner(hmac_key()))
+    with running_receiver(signing.HmacVerifier([hmac_key()])) as receiver, running_sandbox(config) as sandbox:
+        create(sandbox, "order-1", receiver)
+        pay(sandbox)
+        alerts = receiver.wait_for(final)
+        assert [alert.state for alert in alerts][-1] == "success"
+        assert all(alert.verified for alert in alerts), [alert.reason for alert in alerts]
+
+
+def test_rsa_signed_callbacks_fail_an_hmac_check(sandbox: RunningSandbox) -> None:
+    from checkout.highhelp import signing
+    from tests.conftest import hmac_key
+
+    with running_receiver(signing.HmacVerifier([hmac_key()])) as receiver:
+        create(sandbox, "order-1", receiver)
+        pay(sandbox)
+        alerts = receiver.wait_for(lambda got: len(got) >= 5)
+        assert alerts
+        assert not any(alert.verified for alert in alerts)
