@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..highhelp.wire import CreatePayinRequest, PayinRequest
 from ..payments import states
@@ -18,7 +18,7 @@ from ..sqltypes import utcnow
 from . import scenarios
 from .callbacks import Outbox
 from .config import SandboxConfig
-from .store import SandboxPayin, Store
+from .store import SandboxDelivery, SandboxPayin, Store
 
 MAX_WRONG_CODES = 3
 MAX_RESENDS = 3
@@ -229,12 +229,13 @@ class Payins:
 
     def by_payment_id(self, payment_id: str) -> SandboxPayin | None:
         """A payin with its deliveries and their attempts, for tests and the overview."""
+        query = (
+            select(SandboxPayin)
+            .where(SandboxPayin.project_id == self.config.project_id, SandboxPayin.payment_id == payment_id)
+            .options(selectinload(SandboxPayin.deliveries).selectinload(SandboxDelivery.attempts))
+        )
         with self.store.transaction() as session:
-            payin = self._by_payment_id(session, payment_id)
-            if payin is not None:
-                for delivery in payin.deliveries:
-                    delivery.attempts  # noqa: B018 - load them before the session closes
-            return payin
+            return session.execute(query).scalar()
 
     def expire_overdue(self) -> int:
         """Decline every payin whose lifetime has ended; how many there were."""

@@ -58,7 +58,9 @@ def test_paying_on_the_hosted_page(
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_overview_lists_payins_and_callbacks(browser: Any, live_server: str, artifacts: Path, width: int) -> None:
+def test_overview_lists_payins_and_callbacks(
+    browser: Any, live_server: str, artifacts: Path, width: int
+) -> None:
     new_payin(live_server, f"overview-{width}", "en")
     page = browser.new_page(viewport={"width": width, "height": 800})
     page.goto(live_server + "/sandbox/")
