@@ -17,6 +17,7 @@ install: $(BIN)/.installed
 ## Install, migrate the local SQLite database and serve the app with the built-in sandbox.
 run: install
 	$(LOCAL) $(BIN)/flask --app wsgi db upgrade
+	$(LOCAL) $(BIN)/flask --app wsgi shop load-demo
 	$(LOCAL) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 ## Install and run every test (SQLite; set TEST_DATABASE_URL for PostgreSQL).

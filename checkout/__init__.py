@@ -10,10 +10,16 @@ from pathlib import Path
 from flask import Flask
 
 from . import database, errors, gateway, health, i18n, models, security
+from .callbacks import bp as callbacks_bp
 from .cli import highhelp_cli
 from .config import ConfigError, Settings, load_settings
 from .extensions import babel, csrf, db, limiter, migrate
+from .money import format_money
+from .pay import bp as pay_bp
+from .payments.cli import payments_cli
 from .shop import bp as shop_bp
+from .shop import cart
+from .shop.catalog import shop_cli
 
 __all__ = ["ConfigError", "create_app", "models"]
 
@@ -36,10 +42,11 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
     gateway.init_app(app, settings)
     security.init_app(app, settings)
     i18n.init_app(app)
-    app.jinja_env.globals.update(shop_name=SHOP_NAME, sandbox_mode=settings.uses_sandbox)
+    register_template_helpers(app, settings)
     register_blueprints(app)
     errors.init_app(app)
-    app.cli.add_command(highhelp_cli)
+    for command in (highhelp_cli, shop_cli, payments_cli):
+        app.cli.add_command(command)
     return app
 
 
@@ -69,7 +76,21 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
 
 
+def register_template_helpers(app: Flask, settings: Settings) -> None:
+    """Names every template may use: money, the clock, the cart, the shop's name."""
+    app.jinja_env.filters.update(money=format_money, clock=format_clock)
+    app.jinja_env.globals.update(
+        shop_name=SHOP_NAME, sandbox_mode=settings.uses_sandbox, cart_count=cart.count
+    )
+
+
+def format_clock(seconds: int) -> str:
+    """M:SS for a countdown."""
+    minutes, rest = divmod(max(0, int(seconds)), 60)
+    return f"{minutes}:{rest:02d}"
+
+
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    app.register_blueprint(shop_bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (shop_bp, pay_bp, callbacks_bp, health.bp):
+        app.register_blueprint(blueprint)

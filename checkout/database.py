@@ -17,8 +17,13 @@ def init_app(app: Flask) -> None:
 
 
 def begin_write() -> None:
-    """Start the session's transaction as a write: BEGIN IMMEDIATE on SQLite.
+    """Start the session's next transaction as a write: BEGIN IMMEDIATE on SQLite.
 
-    Call it first in a use case that reads and then writes; on PostgreSQL it changes nothing.
+    Call it at the start of a use case that reads and then writes. A read-only transaction
+    still open from earlier reads is ended first. On PostgreSQL it changes nothing.
     """
+    if db.engine.dialect.name != "sqlite":
+        return
+    if db.session().in_transaction():
+        db.session.commit()
     db.session.connection(execution_options={WRITE_OPTION: True})

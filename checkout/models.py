@@ -32,6 +32,37 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+class Product(db.Model):
+    """Something the shop sells, named in each of its languages."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("length(currency) = 3 AND currency = upper(currency)", name="currency_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name_kk: Mapped[str] = mapped_column(String(120))
+    name_ru: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    description_kk: Mapped[str] = mapped_column(Text)
+    description_ru: Mapped[str] = mapped_column(Text)
+    description_en: Mapped[str] = mapped_column(Text)
+    price: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    image: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def name(self, language: str) -> str:
+        """The product's name in `language` (kk, ru or en)."""
+        return str(getattr(self, f"name_{language}", self.name_en))
+
+    def description(self, language: str) -> str:
+        """The product's description in `language`."""
+        return str(getattr(self, f"description_{language}", self.description_en))
+
+
 class Order(db.Model):
     """What the customer buys; paid once one of its payments succeeds."""
 
@@ -53,7 +84,37 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     payments: Mapped[list[Payment]] = relationship(back_populates="order", order_by="Payment.id")
+
+    @property
+    def is_paid(self) -> bool:
+        """True once a payment with the right amount succeeded."""
+        return self.status == "paid"
+
+
+class OrderLine(db.Model):
+    """One product in an order, with its name and price as they were when ordered."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price > 0", name="unit_price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def total(self) -> int:
+        """unit price × quantity, in minor units."""
+        return self.unit_price * self.quantity
 
 
 class Payment(db.Model):
@@ -85,6 +146,15 @@ class Payment(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(32))
     form_url: Mapped[str | None] = mapped_column(String(2048))
     last_error: Mapped[str | None] = mapped_column(String(1024))
+    # The exact create request, so every retry under this payment_id sends the same content.
+    request_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # HighHelp's own words about the last status, and the step a declined payin was at.
+    status_description: Mapped[str | None] = mapped_column(String(1024))
+    decline_step: Mapped[str | None] = mapped_column(String(80))
+    # Why a person must look at this payment (amount mismatch, success after another success…).
+    review_reason: Mapped[str | None] = mapped_column(String(255))
+    # When someone last asked HighHelp about it; claimed so one call serves every poller.
+    last_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Bumped on every change, so an update can check nobody else changed the row first.
     version: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,53 @@
+"""HighHelp's signed alerts: one endpoint per callback URL, authenticated by signature, not CSRF."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+
+from ..extensions import csrf
+from ..gateway import current_settings
+from ..highhelp.errors import BadPayload, BadSignature
+from ..highhelp.signing import verify_signed_body
+from ..highhelp.wire import Callback
+from ..payments.service import apply_callback
+
+log = logging.getLogger(__name__)
+bp = Blueprint("callbacks", __name__, url_prefix="/highhelp/callbacks")
+csrf.exempt(bp)
+
+
+@bp.post("/<any(info, success, decline):kind>")
+def receive(kind: str) -> tuple[dict[str, str], int]:
+    """Verify, record once, apply; 2xx only after the commit, so HighHelp retries anything else."""
+    raw = request.get_data()  # an oversized body stops here with 413
+    settings = current_settings()
+    try:
+        body = verify_signed_body(
+            raw,
+            request.headers.get("x-access-signature"),
+            request.headers.get("x-access-timestamp"),
+            settings.callback_verifier,
+            tolerance=settings.callback_tolerance,
+        )
+    except BadSignature as exc:
+        log.warning("callback %s refused: %s", kind, exc)
+        return {"status": "error", "reason": f"signature check failed: {exc}"}, 401
+    except BadPayload as exc:
+        return {"status": "error", "reason": str(exc)}, 400
+    try:
+        callback = Callback.parse(body)
+    except BadPayload as exc:
+        log.warning("callback %s not understood: %s", kind, exc)
+        return {"status": "error", "reason": str(exc)}, 400
+    verdict = apply_callback(kind, callback, body)
+    log.info(
+        "callback %s payment_id=%s state=%s/%s verdict=%s",
+        kind,
+        callback.general.payment_id,
+        callback.status.status,
+        callback.status.sub_status,
+        verdict,
+    )
+    return {"status": "ok", "verdict": verdict}, 200

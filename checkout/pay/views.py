@@ -1,0 +1,98 @@
+"""The order page (HighHelp's redirect_url), its status fragment, and the pay button."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from flask import abort, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ..extensions import db, limiter
+from ..gateway import public_base_url
+from ..i18n import current_language
+from ..models import Order
+from ..payments.service import Customer, latest_attempt, refresh_if_stale, start_payment
+from ..sqltypes import utcnow
+from . import bp
+from .status import STEPS, payment_view
+
+CUSTOMER_KEY = "customer_id"
+
+
+def _order(token: str) -> Order:
+    order = db.session.execute(select(Order).where(Order.token == token)).scalar()
+    if order is None:
+        abort(404)
+    return order
+
+
+def _order_token() -> str:
+    return str((request.view_args or {}).get("token", ""))
+
+
+def _polling_since() -> float:
+    """When this page started following the payment (only paces polling; never the status)."""
+    try:
+        return float(request.args.get("since", ""))
+    except ValueError:
+        return time.time()
+
+
+def _render(order: Order, template: str, status: int = 200, error: str | None = None) -> tuple[str, int]:
+    since = _polling_since()
+    view = payment_view(order, latest_attempt(order), utcnow(), since)
+    return render_template(
+        template, order=order, view=view, steps=STEPS, since=int(since), error=error
+    ), status
+
+
+@bp.get("/<token>")
+def order_page(token: str) -> tuple[str, int]:
+    """The order and its payment, from our database; query parameters never change the status."""
+    return _render(_order(token), "pay/order.html")
+
+
+@bp.get("/<token>/status")
+@limiter.limit("120 per minute", key_func=_order_token)
+def status(token: str) -> tuple[str, int]:
+    """The status fragment the order page polls; asks HighHelp only when our status is stale."""
+    order = _order(token)
+    payment = latest_attempt(order)
+    if payment is not None and refresh_if_stale(payment):
+        db.session.expire_all()
+        order = _order(token)
+    return _render(order, "pay/_status.html")
+
+
+def _customer() -> str:
+    if CUSTOMER_KEY not in session:
+        session[CUSTOMER_KEY] = f"cus_{secrets.token_hex(8)}"
+    return str(session[CUSTOMER_KEY])
+
+
+def _callback_urls(order: Order) -> dict[str, str]:
+    base = public_base_url()
+    return {
+        "merchant_callback_url": base + url_for("callbacks.receive", kind="info"),
+        "merchant_success_callback_url": base + url_for("callbacks.receive", kind="success"),
+        "merchant_decline_callback_url": base + url_for("callbacks.receive", kind="decline"),
+        "redirect_url": base + url_for("pay.order_page", token=order.token),
+    }
+
+
+@bp.post("/<token>/pay")
+@limiter.limit("10 per minute")
+@limiter.limit("6 per minute", key_func=_order_token)
+def pay(token: str) -> Response | tuple[str, int]:
+    """Start (or resume) paying the order and send the browser to HighHelp's page."""
+    order = _order(token)
+    customer = Customer(_customer(), request.remote_addr, current_language(), order.email)
+    result = start_payment(order, customer, _callback_urls(order))
+    if result.form_url:
+        return redirect(result.form_url, code=303)
+    if result.error is None:
+        return redirect(url_for("pay.order_page", token=order.token), code=303)
+    db.session.expire_all()
+    return _render(_order(token), "pay/order.html", status=503, error=result.error)

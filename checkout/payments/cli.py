@@ -1,0 +1,55 @@
+"""`flask payments reconcile`: settle attempts whose callbacks never came, by asking HighHelp."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import timedelta
+from types import FrameType
+
+import click
+from flask.cli import with_appcontext
+
+from ..extensions import db
+from .service import reconcile
+
+log = logging.getLogger(__name__)
+DEFAULT_QUIET_SECONDS = 120
+
+
+@click.group("payments")
+def payments_cli() -> None:
+    """Work on payment attempts."""
+
+
+@payments_cli.command("reconcile")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(0, 86400),
+    default=DEFAULT_QUIET_SECONDS,
+    show_default=True,
+    help="Ask about open attempts quiet for this many seconds (or past their lifetime).",
+)
+@click.option("--loop", is_flag=True, help="Keep sweeping until stopped (the Procfile worker).")
+@click.option(
+    "--interval", type=click.IntRange(1, 3600), default=15, show_default=True, help="Seconds between sweeps."
+)
+@with_appcontext
+def reconcile_command(older_than: int, loop: bool, interval: int) -> None:
+    """Ask HighHelp's /info about open attempts and apply the answers like callbacks."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    if loop:
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+    while True:
+        asked = reconcile(timedelta(seconds=older_than))
+        db.session.remove()
+        click.echo(f"asked HighHelp about {asked} payment(s)")
+        if not loop or stop.wait(interval):
+            break

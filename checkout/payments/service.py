@@ -1,0 +1,415 @@
+"""Payment use cases, one transaction each: start a payin, apply what HighHelp reports, refresh, reconcile.
+
+Correctness rests on database constraints and compare-and-set, not on row locks: one open attempt
+per order (a partial unique index), one inbox row per alert key, and every payment update
+conditioned on the version it read.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ..database import begin_write
+from ..extensions import db
+from ..gateway import current_settings, highhelp_client
+from ..highhelp import BadPayload, HighHelpError, InvalidRequest, Rejected, Unavailable
+from ..highhelp.wire import WIDGET_METHOD_MOBILE, Callback, CreatePayinRequest, PaymentInfo
+from ..models import CallbackAlert, Order, Payment
+from ..sqltypes import utcnow
+from . import states
+from .states import Outcome, PayinState, Transition, apply_report
+
+log = logging.getLogger(__name__)
+
+# A status that has not moved for this long may be refreshed from HighHelp's /info …
+STALE_AFTER = timedelta(seconds=10)
+# … but never more than once per payment in this interval, however many browsers poll.
+REFRESH_INTERVAL = timedelta(seconds=5)
+# Compare-and-set retries before giving up on a very busy row.
+CAS_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class Customer:
+    """What the checkout knows about the person paying."""
+
+    id: str
+    ip_address: str | None
+    language: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """Where the payer goes next, or why they cannot go yet."""
+
+    payment: Payment | None
+    form_url: str | None = None
+    error: str | None = None  # "unavailable" (try again) or "refused"
+
+
+def latest_attempt(order: Order) -> Payment | None:
+    """The order's newest payment attempt."""
+    return order.payments[-1] if order.payments else None
+
+
+def open_attempt(order_id: int) -> Payment | None:
+    """The order's attempt that is not final yet, if any."""
+    query = select(Payment).where(Payment.order_id == order_id, Payment.is_open.is_(True))
+    return db.session.execute(query).scalar()
+
+
+def new_payment_id(order: Order) -> str:
+    """Our id for one attempt: readable, and unique even if a database is reset."""
+    return f"KZ{order.id:06d}-{len(order.payments) + 1}-{secrets.token_hex(3)}"
+
+
+def create_request_body(
+    order: Order, payment_id: str, customer: Customer, urls: dict[str, str]
+) -> dict[str, Any]:
+    """The create request for one attempt, checked against every protocol limit."""
+    settings = current_settings()
+    customer_part: dict[str, Any] = {"id": customer.id, "country": "KZ", "language": order.language}
+    if customer.ip_address:
+        customer_part["ip_address"] = customer.ip_address
+    if order.email:
+        customer_part["email"] = order.email
+    body = {
+        "general": {"project_id": settings.project_id, "payment_id": payment_id, **urls},
+        "payment": {
+            "amount": order.amount,
+            "currency": order.currency,
+            "lifetime": settings.payment_lifetime,
+            "description": order.description[:255],
+            "widget_method": WIDGET_METHOD_MOBILE,
+        },
+        "customer": customer_part,
+    }
+    return CreatePayinRequest.build(body).body()
+
+
+def start_payment(order: Order, customer: Customer, urls: dict[str, str]) -> StartResult:
+    """Store the attempt, then create it at HighHelp; a repeat click reuses the stored one."""
+    if order.is_paid:
+        return StartResult(latest_attempt(order))
+    payment = open_attempt(order.id)
+    if payment is None:
+        try:
+            payment_id = new_payment_id(order)
+            body = create_request_body(order, payment_id, customer, urls)
+        except InvalidRequest as exc:
+            log.error("order %s: create request is invalid: %s", order.id, exc)
+            return StartResult(None, error="refused")
+        payment = Payment(
+            payment_id=payment_id,
+            order=order,
+            amount=order.amount,
+            currency=order.currency,
+            request_body=body,
+        )
+        db.session.add(payment)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another click got there first: use its attempt.
+            db.session.rollback()
+            payment = open_attempt(order.id)
+            if payment is None:
+                raise
+    if payment.form_url:
+        return StartResult(payment, payment.form_url)
+    return _create_at_highhelp(payment)
+
+
+def _create_at_highhelp(payment: Payment) -> StartResult:
+    request = CreatePayinRequest.build(payment.request_body)
+    try:
+        answer = highhelp_client().create_payin(request)
+    except (Unavailable, BadPayload) as exc:
+        # The payin may or may not exist; retrying with the same payment_id is safe.
+        return _keep_for_retry(payment, f"{type(exc).__name__}: {exc}", "unavailable")
+    except Rejected as exc:
+        return _keep_for_retry(payment, f"Rejected: {exc.status_description}", "refused")
+    lifetime = int(payment.request_body["payment"].get("lifetime", 600))
+    begin_write()
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id)
+        .values(
+            request_id=answer.request_id,
+            form_url=answer.integration.form_url,
+            expires_at=utcnow() + timedelta(seconds=lifetime),
+            last_error=None,
+        )
+    )
+    # A callback may already have moved the payment on; only fill in a state nobody set.
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.state.is_(None))
+        .values(state=PayinState(answer.status, answer.sub_status).key, version=Payment.version + 1)
+    )
+    db.session.commit()
+    db.session.refresh(payment)
+    return StartResult(payment, payment.form_url)
+
+
+def _keep_for_retry(payment: Payment, reason: str, error: str) -> StartResult:
+    log.warning("payment %s not created: %s", payment.payment_id, reason)
+    begin_write()
+    db.session.execute(update(Payment).where(Payment.id == payment.id).values(last_error=reason[:1024]))
+    db.session.commit()
+    db.session.refresh(payment)
+    return StartResult(payment, error=error)
+
+
+def amount_problem(payment: Payment, info: PaymentInfo | None) -> str | None:
+    """Why HighHelp's amounts do not match what was ordered; None when they do."""
+    if info is None:
+        return None
+    if info.currency != payment.currency:
+        return f"currency {info.currency} instead of {payment.currency}"
+    if info.amount != payment.amount:
+        return f"amount {info.amount} instead of {payment.amount}"
+    if info.old_amount is not None and info.old_amount != info.amount:
+        return f"HighHelp changed the amount from {info.old_amount} to {info.amount}"
+    return None
+
+
+def record_report(
+    payment: Payment, reported: PayinState, info: PaymentInfo | None, description: str | None
+) -> Transition:
+    """Apply one report from HighHelp to a payment inside the caller's write transaction."""
+    for _ in range(CAS_ATTEMPTS):
+        current = PayinState.from_key(payment.state) if payment.state else states.NEW
+        transition = apply_report(current, reported)
+        values = _changes(payment, current, transition, reported, info, description)
+        if not values:
+            return transition
+        result = db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.version == payment.version)
+            .values(version=payment.version + 1, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(payment)
+        if result.rowcount == 1:
+            if transition.changed and transition.state == states.SUCCESS:
+                _mark_order_paid(payment)
+            return transition
+    raise RuntimeError(f"payment {payment.payment_id} kept changing; giving up this report")
+
+
+def _changes(
+    payment: Payment,
+    current: PayinState,
+    transition: Transition,
+    reported: PayinState,
+    info: PaymentInfo | None,
+    description: str | None,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if transition.changed:
+        values["state"] = transition.state.key
+        values["status_description"] = description
+        if transition.state.is_final:
+            values["is_open"] = False
+        if transition.state == states.DECLINE:
+            values["decline_step"] = current.key
+    problem = amount_problem(payment, info)
+    if transition.outcome is Outcome.CONFLICT:
+        problem = f"HighHelp reported {reported.key} after {current.key}"
+    if problem and payment.review_reason != problem:
+        values.update(needs_review=True, review_reason=problem[:255])
+    return values
+
+
+def _mark_order_paid(payment: Payment) -> None:
+    if payment.needs_review:
+        log.warning("payment %s succeeded but needs review: %s", payment.payment_id, payment.review_reason)
+        return
+    result = db.session.execute(
+        update(Order)
+        .where(Order.id == payment.order_id, Order.status == "open")
+        .values(status="paid", paid_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        # The order was already paid by another attempt: money came twice, a person must refund.
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id)
+            .values(needs_review=True, review_reason="order was already paid by another payment")
+        )
+    db.session.expire(payment.order)
+
+
+def apply_callback(kind: str, callback: Callback, body: dict[str, Any]) -> str:
+    """Record a verified alert once, apply it, and say what happened; commits before returning."""
+    begin_write()
+    reported = PayinState(callback.status.status, callback.status.sub_status)
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    inserted = db.session.execute(
+        insert(CallbackAlert)
+        .values(
+            idempotency_key=callback.idempotency_key,
+            payment_id=callback.general.payment_id,
+            kind=kind,
+            state=reported.key,
+            verdict="received",
+            body=body,
+            received_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    if inserted.rowcount == 0:
+        db.session.rollback()
+        return "duplicate"
+    payment = db.session.execute(
+        select(Payment).where(Payment.payment_id == callback.general.payment_id)
+    ).scalar()
+    if payment is None or callback.project_id != current_settings().project_id:
+        verdict, detail = "orphan", "no payment with this payment_id in this cash register"
+    else:
+        transition = record_report(
+            payment, reported, callback.payment_info, callback.status.status_description
+        )
+        verdict = transition.outcome.value
+        detail = payment.review_reason if payment.needs_review else None
+    db.session.execute(
+        update(CallbackAlert)
+        .where(CallbackAlert.idempotency_key == callback.idempotency_key)
+        .values(verdict=verdict, detail=detail)
+    )
+    db.session.commit()
+    return verdict
+
+
+def is_stale(payment: Payment, now: datetime) -> bool:
+    """True when a live payment's status has not moved for a while, or its lifetime is over."""
+    if not payment.is_open or payment.state is None:
+        return False
+    expired = payment.expires_at is not None and payment.expires_at <= now
+    return expired or payment.updated_at <= now - STALE_AFTER
+
+
+def refresh_if_stale(payment: Payment) -> bool:
+    """Ask HighHelp about a stale payment, at most once per interval whoever asks; True if asked."""
+    now = utcnow()
+    if not is_stale(payment, now) or not _claim_check(payment, now, REFRESH_INTERVAL):
+        return False
+    _ask_highhelp(payment)
+    return True
+
+
+def _claim_check(payment: Payment, now: datetime, interval: timedelta) -> bool:
+    begin_write()
+    result = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            or_(Payment.last_checked_at.is_(None), Payment.last_checked_at <= now - interval),
+        )
+        .values(last_checked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _ask_highhelp(payment: Payment) -> None:
+    try:
+        info = highhelp_client().payin_info(payment.payment_id)
+    except Rejected as exc:
+        _close_if_never_created(payment, exc)
+        return
+    except HighHelpError as exc:
+        log.warning("payment %s: /info failed: %s", payment.payment_id, exc)
+        return
+    begin_write()
+    db.session.refresh(payment)
+    record_report(
+        payment, PayinState(info.status, info.sub_status), info.payment_info, info.status_description
+    )
+    db.session.commit()
+
+
+def _close_if_never_created(payment: Payment, refusal: Rejected) -> None:
+    # HighHelp does not know a payin we never managed to create: once its lifetime is surely
+    # over, free the order for a new attempt.
+    lifetime = timedelta(seconds=int(payment.request_body.get("payment", {}).get("lifetime", 600)))
+    too_old = payment.created_at <= utcnow() - lifetime - STALE_AFTER
+    if payment.state is None and refusal.http_status == 404 and too_old:
+        begin_write()
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.state.is_(None), Payment.is_open.is_(True))
+            .values(is_open=False, last_error=f"not created: {refusal.status_description}"[:1024])
+        )
+        db.session.commit()
+    else:
+        log.warning("payment %s: /info refused: %s", payment.payment_id, refusal.status_description)
+
+
+def reconcile(older_than: timedelta, limit: int = 200) -> int:
+    """Ask HighHelp about every open attempt quiet for `older_than` or past its lifetime; how many."""
+    asked = 0
+    started = utcnow()
+    while asked < limit:
+        now = utcnow()
+        begin_write()
+        # FOR UPDATE SKIP LOCKED on PostgreSQL: workers sharing the sweep never take the same
+        # payment. SQLite ignores it; its writers are serialized by BEGIN IMMEDIATE instead.
+        payment = db.session.execute(
+            select(Payment)
+            .where(
+                Payment.is_open.is_(True),
+                or_(
+                    Payment.updated_at <= now - older_than, Payment.expires_at <= now, Payment.state.is_(None)
+                ),
+                or_(Payment.last_checked_at.is_(None), Payment.last_checked_at < started),
+            )
+            .order_by(Payment.updated_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).scalar()
+        if payment is None:
+            db.session.rollback()
+            break
+        payment.last_checked_at = now
+        db.session.flush()
+        if payment.state is None and payment.form_url is None and not _older_than(payment, older_than):
+            db.session.commit()
+            continue
+        _ask_highhelp_locked(payment)
+        db.session.commit()
+        asked += 1
+    return asked
+
+
+def _older_than(payment: Payment, age: timedelta) -> bool:
+    return payment.created_at <= utcnow() - age
+
+
+def _ask_highhelp_locked(payment: Payment) -> None:
+    """Like _ask_highhelp, inside the reconciler's transaction that holds the row."""
+    try:
+        info = highhelp_client().payin_info(payment.payment_id)
+    except Rejected as exc:
+        db.session.commit()
+        _close_if_never_created(payment, exc)
+        return
+    except HighHelpError as exc:
+        log.warning("reconcile %s: /info failed: %s", payment.payment_id, exc)
+        return
+    record_report(
+        payment, PayinState(info.status, info.sub_status), info.payment_info, info.status_description
+    )

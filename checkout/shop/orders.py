@@ -1,0 +1,39 @@
+"""Turning a cart into an order: prices from the catalogue, never from the browser."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..database import begin_write
+from ..extensions import db
+from ..models import Order, OrderLine
+from .cart import CartLine
+
+CURRENCY = "KZT"
+
+
+def place_order(cart_lines: list[CartLine], email: str | None, language: str) -> Order:
+    """Store an order for the cart's products at today's prices."""
+    begin_write()
+    order = Order(
+        amount=sum(line.total for line in cart_lines),
+        currency=CURRENCY,
+        description="",
+        email=email or None,
+        language=language,
+    )
+    for line in cart_lines:
+        order.lines.append(
+            OrderLine(
+                product_id=line.product.id,
+                name=line.product.name(language),
+                unit_price=line.product.price,
+                quantity=line.quantity,
+            )
+        )
+    db.session.add(order)
+    db.session.flush()
+    items = ", ".join(f"{line.name} × {line.quantity}" for line in order.lines)
+    order.description = _("Order %(number)s: %(items)s", number=order.id, items=items)[:255]
+    db.session.commit()
+    return order
