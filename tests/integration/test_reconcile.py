@@ -1,0 +1,183 @@
+"""Reconciliation: open attempts whose callbacks never came are settled by asking HighHelp."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import update
+
+from checkout.extensions import db
+from checkout.models import Payment
+from checkout.payments.service import reconcile
+from checkout.sqltypes import utcnow
+from tests.checkout_support import make_attempt, make_order, order_status, payment_row
+from tests.highhelp_double import HighHelpDouble, Reply, answer_for, running_double
+
+
+@pytest.fixture
+def double() -> Iterator[HighHelpDouble]:
+    with running_double() as server:
+        yield server
+
+
+@pytest.fixture
+def shop(make_app: Callable[..., Flask], double: HighHelpDouble) -> Flask:
+    return make_app(HIGHHELP_API_URL=double.url)
+
+
+def reports(state: str, sub_status: str | None = None, **info: Any) -> Callable[[str, dict[str, Any]], Reply]:
+    def reply(path: str, body: dict[str, Any]) -> Reply:
+        answer = {**answer_for(path, body), "status": state, "sub_status": sub_status}
+        answer["payment_info"] = {"amount": 1500000, "old_amount": 1500000, "currency": "KZT", **info}
+        return Reply.json(200, answer)
+
+    return reply
+
+
+def age(app: Flask, seconds: int, **values: Any) -> None:
+    with app.app_context():
+        db.session.execute(update(Payment).values(updated_at=utcnow() - timedelta(seconds=seconds), **values))
+        db.session.commit()
+
+
+def run_reconcile(app: Flask, older_than: int = 60) -> int:
+    with app.app_context():
+        return reconcile(timedelta(seconds=older_than))
+
+
+def info_calls(double: HighHelpDouble) -> list[str]:
+    return [body["general"]["payment_id"] for path, _, body in double.received if path.endswith("/info")]
+
+
+def test_lost_success_is_found_and_the_order_paid(shop: Flask, double: HighHelpDouble) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:awaiting_3ds_result")
+    age(shop, 300)
+    double.reply = reports("success")
+    assert run_reconcile(shop) == 1
+    assert order_status(shop, token) == "paid"
+    assert payment_row(shop, "pay-1").state == "success"
+
+
+def test_quiet_but_recent_attempts_are_left_alone(shop: Flask, double: HighHelpDouble) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:awaiting_3ds_result")
+    age(shop, 10)
+    assert run_reconcile(shop, older_than=60) == 0
+    assert info_calls(double) == []
+
+
+def test_past_lifetime_is_asked_about_even_if_recent(shop: Flask, double: HighHelpDouble) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:paid")
+    age(shop, 1, expires_at=utcnow() - timedelta(seconds=1))
+    double.reply = reports("processing", "paid")
+    assert run_reconcile(shop, older_than=600) == 1
+    # HighHelp has not confirmed anything final: the attempt stays open.
+    payment = payment_row(shop, "pay-1")
+    assert payment.is_open
+    assert payment.state == "processing:paid"
+
+
+def test_expired_is_closed_only_when_highhelp_declines(shop: Flask, double: HighHelpDouble) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:awaiting_3ds_result")
+    age(shop, 700, expires_at=utcnow() - timedelta(seconds=100))
+    double.reply = lambda path, body: Reply(503, b"")
+    run_reconcile(shop)
+    assert payment_row(shop, "pay-1").is_open
+    double.reply = reports("decline")
+    age(shop, 700, last_checked_at=None)
+    run_reconcile(shop)
+    payment = payment_row(shop, "pay-1")
+    assert (payment.state, payment.is_open) == ("decline", False)
+    assert order_status(shop, token) == "open"
+
+
+def test_reconciled_amount_mismatch_needs_review(shop: Flask, double: HighHelpDouble) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:paid")
+    age(shop, 300)
+    double.reply = reports("success", amount=1000)
+    run_reconcile(shop)
+    assert payment_row(shop, "pay-1").needs_review
+    assert order_status(shop, token) == "open"
+
+
+def test_attempt_highhelp_never_created_is_closed_after_its_lifetime(
+    shop: Flask, double: HighHelpDouble
+) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state=None)
+    with shop.app_context():
+        db.session.execute(update(Payment).values(created_at=utcnow() - timedelta(minutes=20)))
+        db.session.commit()
+    double.reply = lambda path, body: Reply.json(
+        404, {"status": "error", "status_description": "payin not found"}
+    )
+    run_reconcile(shop)
+    payment = payment_row(shop, "pay-1")
+    assert not payment.is_open
+    assert "payin not found" in (payment.last_error or "")
+
+
+def test_each_payment_is_asked_about_once_per_sweep(shop: Flask, double: HighHelpDouble) -> None:
+    for number in range(3):
+        token = make_order(shop)
+        make_attempt(shop, token, f"pay-{number}", state="processing:requisites")
+    age(shop, 300)
+    double.reply = reports("processing", "requisites")
+    assert run_reconcile(shop) == 3
+    assert sorted(info_calls(double)) == ["pay-0", "pay-1", "pay-2"]
+
+
+def test_two_workers_never_refresh_the_same_payment_at_once(shop: Flask, double: HighHelpDouble) -> None:
+    with shop.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite serializes writers instead")
+    for number in range(6):
+        token = make_order(shop)
+        make_attempt(shop, token, f"pay-{number}", state="processing:requisites")
+    age(shop, 300)
+    in_flight: dict[str, int] = {}
+    overlaps: list[str] = []
+    lock = threading.Lock()
+
+    def slow_info(path: str, body: dict[str, Any]) -> Reply:
+        payment_id = body["general"]["payment_id"]
+        with lock:
+            in_flight[payment_id] = in_flight.get(payment_id, 0) + 1
+            if in_flight[payment_id] > 1:
+                overlaps.append(payment_id)
+        time.sleep(0.2)
+        with lock:
+            in_flight[payment_id] -= 1
+        return reports("processing", "requisites")(path, body)
+
+    double.reply = slow_info
+    counts: list[int] = []
+    workers = [threading.Thread(target=lambda: counts.append(run_reconcile(shop))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert overlaps == []
+    assert sum(counts) == 6
+    assert sorted(info_calls(double)) == [f"pay-{number}" for number in range(6)]
+
+
+def test_reconcile_command(shop: Flask, double: HighHelpDouble) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:awaiting_3ds_result")
+    age(shop, 30)
+    double.reply = reports("success")
+    result = shop.test_cli_runner().invoke(args=["payments", "reconcile", "--older-than", "10"])
+    assert result.exit_code == 0, result.output
+    assert "asked HighHelp about 1 payment(s)" in result.output
+    assert order_status(shop, token) == "paid"
