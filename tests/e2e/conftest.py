@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
+from checkout.shop.catalog import load_demo_products
 from tests.conftest import make_environ
 from tests.processes import ROOT, clean_environ, free_port, serving
 
@@ -26,15 +28,27 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """The app served by gunicorn on a free loopback port, as in production."""
+def live_server(database_url: str, tmp_path: Path, make_app: Callable[..., Flask]) -> Iterator[str]:
+    """The app with the demo catalogue, served by gunicorn on a free loopback port, as in production."""
+    with make_app().app_context():
+        load_demo_products()
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4", "wsgi:app"]
-    environ = clean_environ(
-        **make_environ(database_url, SANDBOX_RESEND_SECONDS="2", INSTANCE_PATH=str(tmp_path / "instance"))
-    )
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "8", "wsgi:app"]
+    environ = server_environ(database_url, tmp_path, port)
     with serving(command, environ, port, tmp_path / "server.log") as url:
         yield url
+
+
+def server_environ(database_url: str, tmp_path: Path, port: int) -> dict[str, str]:
+    """The settings the live server runs with; CLI commands against it use the same."""
+    return clean_environ(
+        **make_environ(
+            database_url,
+            SANDBOX_RESEND_SECONDS="2",
+            INSTANCE_PATH=str(tmp_path / "instance"),
+            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        )
+    )
 
 
 @pytest.fixture(scope="session")

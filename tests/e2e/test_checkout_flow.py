@@ -1,0 +1,172 @@
+"""Buying and paying in Chromium, through the sandbox's hosted page, as a customer on a phone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import server_environ
+from tests.processes import run_flask
+
+pytestmark = pytest.mark.e2e
+PHONE = 360
+
+
+def new_page(browser: Any, width: int = PHONE, javascript: bool = True) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": 800}, java_script_enabled=javascript)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+def order_first_product(page: Any, server: str, language: str, shots: Path | None = None) -> str:
+    """From the catalogue to a placed order; the order page's URL."""
+    page.goto(f"{server}/?lang={language}")
+    if shots:
+        page.screenshot(path=str(shots / f"shop-catalogue-{language}.png"), full_page=True)
+    page.locator(".product-card form button").first.click()
+    page.wait_for_url("**/cart")
+    if shots:
+        page.screenshot(path=str(shots / f"shop-cart-{language}.png"), full_page=True)
+    page.locator(".checkout-form button[type=submit]").click()
+    page.wait_for_url("**/orders/*")
+    return str(page.url)
+
+
+def pay_on_hosted_page(page: Any, phone: str = "+7 701 234 56 78", wrong_codes: int = 0) -> None:
+    """Press pay on the order page, pick Kcell, type the number, then the code (or wrong ones)."""
+    page.locator("#payment-status form button[type=submit]").click()
+    page.wait_for_selector("[data-phase=phone]")
+    page.locator("label.hh-operator").nth(3).click()
+    page.locator("input[name=phone]").fill(phone)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_selector("[data-sandbox-otp]")
+    otp = str(page.locator("[data-sandbox-otp]").get_attribute("data-sandbox-otp"))
+    wrong = str((int(otp) + 1) % 1_000_000).zfill(6)
+    for code in [wrong] * wrong_codes or [otp]:
+        page.locator("input[name=code]").fill(code)
+        page.locator("input[name=code]").press("Enter")
+        page.wait_for_load_state()
+
+
+def status_phase(page: Any) -> str:
+    return str(page.locator("#payment-status").get_attribute("data-phase"))
+
+
+def wait_for_phase(page: Any, phase: str, timeout: float = 20_000) -> None:
+    page.wait_for_selector(f"#payment-status[data-phase={phase}]", timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    ("language", "paid_words"),
+    [("kk", "Төленді. Рақмет!"), ("ru", "Оплачено. Спасибо!"), ("en", "Paid. Thank you!")],
+)
+def test_buy_and_pay(browser: Any, live_server: str, artifacts: Path, language: str, paid_words: str) -> None:
+    page = new_page(browser)
+    order_url = order_first_product(page, live_server, language, artifacts)
+    page.screenshot(path=str(artifacts / f"shop-order-{language}.png"), full_page=True)
+    pay_on_hosted_page(page)
+    page.wait_for_selector("[data-phase=success]")
+    # The hosted page takes the customer back to the order page by itself.
+    page.wait_for_url(order_url, timeout=15_000)
+    wait_for_phase(page, "paid")
+    assert paid_words in page.locator("#payment-status").inner_text()
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
+    page.screenshot(path=str(artifacts / f"shop-paid-{language}.png"), full_page=True)
+    page.context.close()
+
+
+def test_desktop_layout(browser: Any, live_server: str, artifacts: Path) -> None:
+    page = new_page(browser, width=1280)
+    order_first_product(page, live_server, "ru")
+    page.screenshot(path=str(artifacts / "shop-order-ru-1280.png"), full_page=True)
+    page.goto(live_server + "/?lang=ru")
+    page.screenshot(path=str(artifacts / "shop-catalogue-ru-1280.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.context.close()
+
+
+def test_three_wrong_codes_then_a_successful_retry(browser: Any, live_server: str, artifacts: Path) -> None:
+    page = new_page(browser)
+    order_url = order_first_product(page, live_server, "en")
+    pay_on_hosted_page(page, wrong_codes=3)
+    page.wait_for_selector("[data-phase=declined]")
+    page.locator("a.hh-button").click()
+    page.wait_for_url(order_url)
+    wait_for_phase(page, "declined")
+    status = page.locator("#payment-status").inner_text()
+    assert "The code from the SMS was entered wrong too many times." in status
+    assert "No money was taken." in status
+    page.screenshot(path=str(artifacts / "shop-declined-en.png"), full_page=True)
+    pay_on_hosted_page(page)
+    page.wait_for_url(order_url, timeout=15_000)
+    wait_for_phase(page, "paid")
+    page.context.close()
+
+
+def test_operator_declines_after_paid(browser: Any, live_server: str) -> None:
+    page = new_page(browser)
+    order_url = order_first_product(page, live_server, "en")
+    pay_on_hosted_page(page, phone="+7 700 000 00 01")
+    page.wait_for_selector("[data-phase=declined]")
+    page.locator("a.hh-button").click()
+    page.wait_for_url(order_url)
+    wait_for_phase(page, "declined")
+    assert "Your operator declined the payment." in page.locator("#payment-status").inner_text()
+    page.context.close()
+
+
+def test_payer_returns_before_any_callback(browser: Any, live_server: str, artifacts: Path) -> None:
+    requests.post(f"{live_server}/sandbox/control/faults", json={"mode": "delay", "delay": 5}, timeout=5)
+    page = new_page(browser)
+    order_url = order_first_product(page, live_server, "en")
+    pay_on_hosted_page(page)
+    page.wait_for_selector("[data-phase=success]")
+    page.locator("a.hh-button").click()
+    page.wait_for_url(order_url)
+    # Nothing has reached the shop yet: the page shows progress and follows it.
+    assert status_phase(page) == "pending"
+    page.screenshot(path=str(artifacts / "shop-pending-en.png"), full_page=True)
+    wait_for_phase(page, "paid")
+    page.context.close()
+
+
+def test_lost_callbacks_are_settled_by_reconciliation(
+    browser: Any, live_server: str, database_url: str, tmp_path: Path
+) -> None:
+    page = new_page(browser)
+    order_url = order_first_product(page, live_server, "en")
+    pay_on_hosted_page(page, phone="+7 700 000 00 04")
+    page.wait_for_selector("[data-phase=success]")
+    page.locator("a.hh-button").click()
+    page.wait_for_url(order_url)
+    assert status_phase(page) == "pending"
+    port = int(live_server.rsplit(":", 1)[1])
+    result = run_flask(
+        "payments", "reconcile", "--older-than", "0", environ=server_environ(database_url, tmp_path, port)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "asked HighHelp about 1 payment(s)" in result.stdout
+    # Well before the page itself would find the status stale (10 s), it shows the reconciled result.
+    wait_for_phase(page, "paid", timeout=6_000)
+    page.context.close()
+
+
+def test_without_javascript(browser: Any, live_server: str, artifacts: Path) -> None:
+    requests.post(f"{live_server}/sandbox/control/faults", json={"mode": "delay", "delay": 3}, timeout=5)
+    page = new_page(browser, javascript=False)
+    order_url = order_first_product(page, live_server, "en")
+    pay_on_hosted_page(page)
+    page.wait_for_selector("[data-phase=success]")
+    page.locator("a.hh-button").click()
+    page.wait_for_url(order_url)
+    assert status_phase(page) == "pending"
+    assert page.locator("text=Check again").count() == 1
+    # The <noscript> refresh reloads the page until the final state, which no longer refreshes.
+    wait_for_phase(page, "paid", timeout=20_000)
+    page.screenshot(path=str(artifacts / "shop-paid-nojs-en.png"), full_page=True)
+    page.context.close()
