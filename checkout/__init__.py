@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database, errors, gateway, health, i18n, models, security
 from .callbacks import bp as callbacks_bp
@@ -45,6 +46,10 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
     register_template_helpers(app, settings)
     register_blueprints(app)
     errors.init_app(app)
+    if settings.is_production:
+        # The PaaS router is the one proxy in front: trust its X-Forwarded-For and -Proto, so the
+        # customer's own IP address reaches HighHelp and URLs are https.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     for command in (highhelp_cli, shop_cli, payments_cli):
         app.cli.add_command(command)
     return app

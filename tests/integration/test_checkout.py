@@ -322,3 +322,35 @@ def test_demo_catalogue_loads_again_without_duplicates(shop: Flask) -> None:
     with shop.app_context():
         assert load_demo_products() == 5
         assert db.session.execute(select(func.count()).select_from(Product)).scalar_one() == 5
+
+
+def test_payment_creation_is_rate_limited_per_order(shop: Flask) -> None:
+    token = make_order(shop)
+    client = shop.test_client()
+    page = client.get(f"/orders/{token}?lang=en").get_data(as_text=True)
+    csrf = csrf_of(page)
+    codes = [client.post(f"/orders/{token}/pay", data={"csrf_token": csrf}).status_code for _ in range(7)]
+    assert codes[:6] == [303] * 6
+    assert codes[6] == 429
+    assert "Too many requests" in client.post(f"/orders/{token}/pay", data={"csrf_token": csrf}).get_data(
+        as_text=True
+    )
+
+
+def test_rate_limits_are_shared_through_redis(make_app: Callable[..., Flask], double: HighHelpDouble) -> None:
+    import redis
+
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    store.flushdb()
+    settings = {"HIGHHELP_API_URL": double.url, "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    first, second = make_app(**settings), make_app(**settings)
+    for app in (first, second):
+        app.config["WTF_CSRF_ENABLED"] = False  # this test is about the limit, not the form
+    token = make_order(first)
+    codes = [
+        app.test_client().post(f"/orders/{token}/pay").status_code for app in [first, second] * 3 + [first]
+    ]
+    # Six presses across two processes pass; the seventh is refused because the count is shared.
+    assert codes == [303] * 6 + [429]
+    assert store.keys()
+    store.flushdb()
