@@ -7,6 +7,7 @@ import time
 
 from flask import abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
@@ -22,7 +23,9 @@ CUSTOMER_KEY = "customer_id"
 
 
 def _order(token: str) -> Order:
-    order = db.session.execute(select(Order).where(Order.token == token)).scalar()
+    """The order and its payment attempts in one indexed read (thousands of browsers poll this)."""
+    query = select(Order).where(Order.token == token).options(joinedload(Order.payments))
+    order = db.session.execute(query).unique().scalar()
     if order is None:
         abort(404)
     return order
