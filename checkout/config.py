@@ -42,6 +42,7 @@ class Settings:
     callback_verifier: signing.RsaVerifier | signing.HmacVerifier
     callback_tolerance: int | None
     payment_lifetime: int
+    reconcile_after: int
     redis_url: str | None
     local_keys: LocalKeys | None
 
@@ -159,6 +160,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     callback_key_pem = read.secret("HIGHHELP_CALLBACK_PUBLIC_KEY")
     callback_hmac_text = read.secret("HIGHHELP_CALLBACK_HMAC_KEY")
     lifetime = read.integer("PAYMENT_LIFETIME", 600, *LIFETIME_RANGE)
+    reconcile_after = read.integer("RECONCILE_AFTER", 120, 10, 86400)
     tolerance_text = read.text("HIGHHELP_CALLBACK_TOLERANCE")
     tolerance = read.integer("HIGHHELP_CALLBACK_TOLERANCE", 300, 1, 86400) if tolerance_text else None
     redis_url = read.text("REDIS_URL")
@@ -204,6 +206,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         callback_verifier=verifier,
         callback_tolerance=tolerance,
         payment_lifetime=lifetime,
+        reconcile_after=reconcile_after,
         redis_url=redis_url,
         local_keys=local_keys,
     )

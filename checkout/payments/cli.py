@@ -12,10 +12,10 @@ import click
 from flask.cli import with_appcontext
 
 from ..extensions import db
+from ..gateway import current_settings
 from .service import reconcile
 
 log = logging.getLogger(__name__)
-DEFAULT_QUIET_SECONDS = 120
 
 
 @click.group("payments")
@@ -28,17 +28,17 @@ def payments_cli() -> None:
     "--older-than",
     "older_than",
     type=click.IntRange(0, 86400),
-    default=DEFAULT_QUIET_SECONDS,
-    show_default=True,
-    help="Ask about open attempts quiet for this many seconds (or past their lifetime).",
+    default=None,
+    help="Ask about open attempts quiet this many seconds or past their lifetime; default RECONCILE_AFTER.",
 )
 @click.option("--loop", is_flag=True, help="Keep sweeping until stopped (the Procfile worker).")
 @click.option(
     "--interval", type=click.IntRange(1, 3600), default=15, show_default=True, help="Seconds between sweeps."
 )
 @with_appcontext
-def reconcile_command(older_than: int, loop: bool, interval: int) -> None:
+def reconcile_command(older_than: int | None, loop: bool, interval: int) -> None:
     """Ask HighHelp's /info about open attempts and apply the answers like callbacks."""
+    quiet = timedelta(seconds=current_settings().reconcile_after if older_than is None else older_than)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -48,7 +48,7 @@ def reconcile_command(older_than: int, loop: bool, interval: int) -> None:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
     while True:
-        asked = reconcile(timedelta(seconds=older_than))
+        asked = reconcile(quiet)
         db.session.remove()
         click.echo(f"asked HighHelp about {asked} payment(s)")
         if not loop or stop.wait(interval):

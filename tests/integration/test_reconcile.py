@@ -181,3 +181,19 @@ def test_reconcile_command(shop: Flask, double: HighHelpDouble) -> None:
     assert result.exit_code == 0, result.output
     assert "asked HighHelp about 1 payment(s)" in result.output
     assert order_status(shop, token) == "paid"
+
+
+def test_reconcile_command_waits_for_the_configured_quiet_time(
+    make_app: Callable[..., Flask], double: HighHelpDouble
+) -> None:
+    shop = make_app(HIGHHELP_API_URL=double.url, RECONCILE_AFTER="600")
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:awaiting_3ds_result")
+    age(shop, 300)
+    double.reply = reports("success")
+    result = shop.test_cli_runner().invoke(args=["payments", "reconcile"])
+    assert "asked HighHelp about 0 payment(s)" in result.output
+    age(shop, 601)
+    result = shop.test_cli_runner().invoke(args=["payments", "reconcile"])
+    assert "asked HighHelp about 1 payment(s)" in result.output
+    assert order_status(shop, token) == "paid"
