@@ -52,6 +52,13 @@ def pay_on_hosted_page(page: Any, phone: str = "+7 701 234 56 78", wrong_codes: 
         page.wait_for_load_state()
 
 
+def back_from_the_hosted_page(page: Any, outcome: str, order_url: str) -> None:
+    """Wait for the hosted page's result and press its button back to the order page."""
+    page.wait_for_selector(f"[data-phase={outcome}]")
+    page.locator("a.hh-button").click()
+    page.wait_for_url(order_url)
+
+
 def status_phase(page: Any) -> str:
     return str(page.locator("#payment-status").get_attribute("data-phase"))
 
@@ -94,9 +101,7 @@ def test_three_wrong_codes_then_a_successful_retry(browser: Any, live_server: st
     page = new_page(browser)
     order_url = order_first_product(page, live_server, "en")
     pay_on_hosted_page(page, wrong_codes=3)
-    page.wait_for_selector("[data-phase=declined]")
-    page.locator("a.hh-button").click()
-    page.wait_for_url(order_url)
+    back_from_the_hosted_page(page, "declined", order_url)
     wait_for_phase(page, "declined")
     status = page.locator("#payment-status").inner_text()
     assert "The code from the SMS was entered wrong too many times." in status
@@ -112,9 +117,7 @@ def test_operator_declines_after_paid(browser: Any, live_server: str) -> None:
     page = new_page(browser)
     order_url = order_first_product(page, live_server, "en")
     pay_on_hosted_page(page, phone="+7 700 000 00 01")
-    page.wait_for_selector("[data-phase=declined]")
-    page.locator("a.hh-button").click()
-    page.wait_for_url(order_url)
+    back_from_the_hosted_page(page, "declined", order_url)
     wait_for_phase(page, "declined")
     assert "Your operator declined the payment." in page.locator("#payment-status").inner_text()
     page.context.close()
@@ -125,9 +128,7 @@ def test_payer_returns_before_any_callback(browser: Any, live_server: str, artif
     page = new_page(browser)
     order_url = order_first_product(page, live_server, "en")
     pay_on_hosted_page(page)
-    page.wait_for_selector("[data-phase=success]")
-    page.locator("a.hh-button").click()
-    page.wait_for_url(order_url)
+    back_from_the_hosted_page(page, "success", order_url)
     # Nothing has reached the shop yet: the page shows progress and follows it.
     assert status_phase(page) == "pending"
     page.screenshot(path=str(artifacts / "shop-pending-en.png"), full_page=True)
@@ -141,9 +142,7 @@ def test_lost_callbacks_are_settled_by_reconciliation(
     page = new_page(browser)
     order_url = order_first_product(page, live_server, "en")
     pay_on_hosted_page(page, phone="+7 700 000 00 04")
-    page.wait_for_selector("[data-phase=success]")
-    page.locator("a.hh-button").click()
-    page.wait_for_url(order_url)
+    back_from_the_hosted_page(page, "success", order_url)
     assert status_phase(page) == "pending"
     port = int(live_server.rsplit(":", 1)[1])
     result = run_flask(
@@ -161,9 +160,7 @@ def test_without_javascript(browser: Any, live_server: str, artifacts: Path) -> 
     page = new_page(browser, javascript=False)
     order_url = order_first_product(page, live_server, "en")
     pay_on_hosted_page(page)
-    page.wait_for_selector("[data-phase=success]")
-    page.locator("a.hh-button").click()
-    page.wait_for_url(order_url)
+    back_from_the_hosted_page(page, "success", order_url)
     assert status_phase(page) == "pending"
     assert page.locator("text=Check again").count() == 1
     # The <noscript> refresh reloads the page until the final state, which no longer refreshes.

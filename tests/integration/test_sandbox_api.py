@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,6 @@ from checkout.highhelp import HighHelpClient, Rejected, signing
 from checkout.highhelp.wire import CreatePayinRequest
 from tests.conftest import PROJECT_ID, hmac_key, merchant_signer
 from tests.sandbox_support import RunningSandbox, create, create_body, running_sandbox, sandbox_config
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    with running_sandbox(sandbox_config(tmp_path)) as running:
-        yield running
 
 
 def raw_post(sandbox: RunningSandbox, path: str, raw: bytes, headers: dict[str, str]) -> requests.Response:

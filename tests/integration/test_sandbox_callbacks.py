@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.sandbox_support import (
     Alert,
@@ -18,18 +15,6 @@ from tests.sandbox_support import (
     running_sandbox,
     sandbox_config,
 )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    with running_sandbox(sandbox_config(tmp_path)) as running:
-        yield running
 
 
 def pay(sandbox: RunningSandbox, payment_id: str = "order-1") -> None:

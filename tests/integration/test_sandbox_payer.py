@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,24 +12,9 @@ from tests.sandbox_support import (
     Receiver,
     RunningSandbox,
     create,
-    running_receiver,
-    running_sandbox,
-    sandbox_config,
 )
 
 INFO_PATH, SUCCESS_PATH, DECLINE_PATH = "/callbacks/info", "/callbacks/success", "/callbacks/decline"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    with running_sandbox(sandbox_config(tmp_path)) as running:
-        yield running
 
 
 def payer_for(
