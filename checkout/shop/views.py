@@ -27,7 +27,7 @@ def index() -> str:
     products = db.session.execute(
         select(Product).where(Product.active.is_(True)).order_by(Product.id)
     ).scalars()
-    return render_template("shop/index.html", products=list(products), form=QuantityForm())
+    return render_template("shop/index.html", products=list(products))
 
 
 @bp.get("/products/<sku>")
@@ -36,7 +36,7 @@ def product(sku: str) -> str:
     found = db.session.execute(select(Product).where(Product.sku == sku, Product.active.is_(True))).scalar()
     if found is None:
         abort(404)
-    return render_template("shop/product.html", product=found, form=QuantityForm())
+    return render_template("shop/product.html", product=found)
 
 
 @bp.post("/cart/<int:product_id>")
@@ -70,7 +70,6 @@ def show_cart() -> str:
         lines=lines,
         total=sum(line.total for line in lines),
         form=CheckoutForm(),
-        quantity_form=QuantityForm(),
     )
 
 
@@ -83,9 +82,7 @@ def checkout() -> Response | tuple[str, int]:
         return redirect(url_for("shop.show_cart"), code=303)
     if not form.validate():
         total = sum(line.total for line in lines)
-        return render_template(
-            "shop/cart.html", lines=lines, total=total, form=form, quantity_form=QuantityForm()
-        ), 400
+        return render_template("shop/cart.html", lines=lines, total=total, form=form), 400
     order = place_order(lines, form.email.data, current_language())
     cart.clear()
     return redirect(url_for("pay.order_page", token=order.token), code=303)
