@@ -8,6 +8,7 @@ from flask import Blueprint, request
 
 from ..extensions import csrf
 from ..gateway import current_settings
+from ..highhelp import assumed
 from ..highhelp.errors import BadPayload, BadSignature
 from ..highhelp.signing import verify_signed_body
 from ..highhelp.wire import Callback
@@ -50,4 +51,4 @@ def receive(kind: str) -> tuple[dict[str, str], int]:
         callback.status.sub_status,
         verdict,
     )
-    return {"status": "ok", "verdict": verdict}, 200
+    return {"status": "ok", "verdict": verdict}, assumed.CALLBACK_ACK_STATUS

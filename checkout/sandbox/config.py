@@ -15,6 +15,11 @@ RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0)
 FAST_RETRY_DELAYS = (0.2, 0.4, 0.8, 1.6, 3.2)
 
 
+def timings(test_mode: bool) -> tuple[tuple[float, ...], float]:
+    """Retry delays and sender interval: quick in test mode, so tests see retries within seconds."""
+    return (FAST_RETRY_DELAYS, 0.1) if test_mode else (RETRY_DELAYS, 0.5)
+
+
 class SandboxConfigError(Exception):
     """The sandbox's settings are missing or invalid; the message lists every problem."""
 
@@ -110,6 +115,7 @@ def config_from_environ(environ: Mapping[str, str], instance_path: Path) -> Sand
             "Sandbox configuration is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
         )
     test_mode = _flag(environ, "SANDBOX_TEST_MODE")
+    retry_delays, sender_interval = timings(test_mode)
     return SandboxConfig(
         project_id=environ.get("SANDBOX_PROJECT_ID", "").strip() or DEFAULT_PROJECT_ID,
         database_url=environ.get("SANDBOX_DATABASE_URL", "").strip()
@@ -119,5 +125,6 @@ def config_from_environ(environ: Mapping[str, str], instance_path: Path) -> Sand
         hmac_verifier=hmac_verifier,
         test_mode=test_mode,
         resend_seconds=resend_seconds,
-        retry_delays=FAST_RETRY_DELAYS if test_mode else RETRY_DELAYS,
+        retry_delays=retry_delays,
+        sender_interval=sender_interval,
     )

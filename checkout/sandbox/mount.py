@@ -14,12 +14,11 @@ from ..gateway import SETTINGS_KEY
 from ..highhelp import signing
 from .app import build_sandbox
 from .config import (
-    FAST_RETRY_DELAYS,
-    RETRY_DELAYS,
     SandboxConfig,
     SandboxConfigError,
     read_seconds,
     read_secret,
+    timings,
 )
 from .services import EXTENSION_KEY
 
@@ -53,6 +52,7 @@ def config_for(settings: Settings, instance_path: Path, environ: Mapping[str, st
     if problems:
         raise SandboxConfigError("; ".join(problems))
     test_mode = settings.environment == "test"
+    retry_delays, sender_interval = timings(test_mode)
     return SandboxConfig(
         project_id=settings.project_id,
         database_url=f"sqlite:///{instance_path / 'sandbox.sqlite3'}",
@@ -61,8 +61,8 @@ def config_for(settings: Settings, instance_path: Path, environ: Mapping[str, st
         hmac_verifier=hmac_verifier,
         test_mode=test_mode,
         resend_seconds=resend_seconds,
-        retry_delays=FAST_RETRY_DELAYS if test_mode else RETRY_DELAYS,
-        sender_interval=0.1 if test_mode else 0.5,
+        retry_delays=retry_delays,
+        sender_interval=sender_interval,
     )
 
 

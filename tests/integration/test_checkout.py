@@ -41,11 +41,17 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def order_via_cart(client: FlaskClient, email: str = "") -> str:
-    """Add the first product twice and place the order; the order page's URL path."""
+def fill_cart(client: FlaskClient, quantity: int = 1) -> str:
+    """Put the catalogue's first product in the cart; its id."""
     page = client.get("/?lang=en").get_data(as_text=True)
     product_id = re.search(r'/cart/(\d+)"', page).group(1)  # type: ignore[union-attr]
-    client.post(f"/cart/{product_id}", data={"csrf_token": csrf_of(page), "quantity": "2"})
+    client.post(f"/cart/{product_id}", data={"csrf_token": csrf_of(page), "quantity": str(quantity)})
+    return product_id
+
+
+def order_via_cart(client: FlaskClient, email: str = "") -> str:
+    """Add the first product twice and place the order; the order page's URL path."""
+    fill_cart(client, quantity=2)
     cart = client.get("/cart").get_data(as_text=True)
     response = client.post("/checkout", data={"csrf_token": csrf_of(cart), "email": email})
     assert response.status_code == 303, response.get_data(as_text=True)
@@ -86,9 +92,7 @@ def test_order_from_the_cart_has_catalogue_prices(shop: Flask, double: HighHelpD
 
 def test_invalid_email_is_explained_and_nothing_is_ordered(shop: Flask) -> None:
     client = shop.test_client()
-    page = client.get("/?lang=en").get_data(as_text=True)
-    product_id = re.search(r'/cart/(\d+)"', page).group(1)  # type: ignore[union-attr]
-    client.post(f"/cart/{product_id}", data={"csrf_token": csrf_of(page)})
+    fill_cart(client)
     cart = client.get("/cart").get_data(as_text=True)
     response = client.post("/checkout", data={"csrf_token": csrf_of(cart), "email": "not-an-email"})
     assert response.status_code == 400
@@ -306,9 +310,7 @@ def test_unknown_order_is_404(shop: Flask) -> None:
 
 def test_cart_quantity_limits(shop: Flask) -> None:
     client = shop.test_client()
-    page = client.get("/?lang=en").get_data(as_text=True)
-    product_id = re.search(r'/cart/(\d+)"', page).group(1)  # type: ignore[union-attr]
-    client.post(f"/cart/{product_id}", data={"csrf_token": csrf_of(page)})
+    product_id = fill_cart(client)
     cart = client.get("/cart?lang=en").get_data(as_text=True)
     client.post(f"/cart/{product_id}/quantity", data={"csrf_token": csrf_of(cart), "quantity": "99"})
     assert "Choose from 0 to 20." in client.get("/cart?lang=en").get_data(as_text=True)
