@@ -5,11 +5,12 @@ implementation of the protocol.
 """
 
 from .client import HighHelpClient
-from .errors import BadPayload, BadSignature, HighHelpError, InvalidRequest, Rejected, Unavailable
+from .errors import BadPayload, BadSignature, Busy, HighHelpError, InvalidRequest, Rejected, Unavailable
 
 __all__ = [
     "BadPayload",
     "BadSignature",
+    "Busy",
     "HighHelpClient",
     "HighHelpError",
     "InvalidRequest",

@@ -20,10 +20,21 @@ HMAC_ALGORITHM_HEADER: Final[str | None] = "HMAC-SHA512"
 # units) and are written in the shortest form that reads back as the same number.
 NULL_TEXT: Final[str] = "None"
 
-# §3 callbacks: no timestamp tolerance is published. None means any timestamp is accepted
-# (replays are harmless because processing is idempotent); a number of seconds turns the
-# check on.
+# §3 callbacks: no timestamp tolerance is published, nor whether a retried alert is signed
+# again with a new timestamp. Off by default, production included: a tolerance would refuse
+# HighHelp's own late retries if they keep their first timestamp (and the payment would wait
+# for the reconciler), while a replayed genuine alert gains an attacker nothing, because the
+# inbox key is built from the signed values (one signature, one alert) and a repeat changes
+# nothing. HIGHHELP_CALLBACK_TOLERANCE turns the check on once HighHelp confirms it re-signs.
 CALLBACK_TIMESTAMP_TOLERANCE: Final[int | None] = None
+
+# §3 normalization: the docs write `true` as 1, a third-party client in production writes
+# `true`, and Python's str() would write `True`. No body of this protocol carries a boolean
+# today; a callback that does and fails verification is logged with this hint.
+BOOLEAN_HINT: Final[str] = (
+    "the body carries booleans, whose normalization for signing is unconfirmed (true as 1, true "
+    "or True): the likely cause, see docs/GO-LIVE.md"
+)
 
 # §1: the seed says `project_id` is at most 32 characters, yet its own example is a
 # 36-character UUID. Accept up to a UUID's length.
@@ -46,6 +57,36 @@ INFORMATIVE_ALERT_STATUS: Final[str] = "processing"
 # is durably recorded; anything else asks HighHelp to retry.
 CALLBACK_ACK_STATUS: Final[int] = 200
 
-# Network timeouts for calls to HighHelp, in seconds: (connect, read). Nothing is published;
-# the read timeout is long enough for a slow create and short enough for a customer to wait.
-DEFAULT_TIMEOUTS: Final[tuple[float, float]] = (5.0, 20.0)
+# Network timeouts for calls to HighHelp, in seconds. Nothing is published. Connecting takes
+# milliseconds between data centres; 3.05 s is just past TCP's first retransmission at 3 s, so
+# one lost SYN is forgiven and a dead host is not waited for.
+CONNECT_TIMEOUT: Final[float] = 3.05
+# Create: the customer is waiting on the Pay button, and HighHelp may route to the operator
+# first. Longer than this and they press again (which is safe: the same payment_id is sent).
+CREATE_READ_TIMEOUT: Final[float] = 10.0
+# Info: asked while a browser polls the status, and by the reconciler, which simply asks again
+# on its next sweep; a slow answer is worth less than a free thread.
+INFO_READ_TIMEOUT: Final[float] = 5.0
+# Confirm and cancel: a merchant's action, retried by hand.
+ACTION_READ_TIMEOUT: Final[float] = 10.0
+
+# §1 answers and §4 callbacks: the seed gives no length for status and sub_status, nor for
+# payment_info's method, widget_method and type. Unknown values are stored and never final, so
+# refusing a long one would make HighHelp retry a signed alert forever; accept up to this many
+# characters (the longest known value, "awaiting_3ds_result", has 19).
+STATUS_MAX_LENGTH: Final[int] = 128
+# Descriptions are HighHelp's free text: any length the body limit allows is accepted, and this
+# much is stored.
+DESCRIPTION_STORED_LENGTH: Final[int] = 1024
+# §1: `form_url` has no published limit; it is a URL like the others (≤ 2048, https except on
+# loopback, where the sandbox runs).
+FORM_URL_MAX_LENGTH: Final[int] = 2048
+# §4: HighHelp's wording of a decline is unpublished. A decline whose description contains one
+# of these (lower-cased) is shown to the customer as "the time to pay ran out".
+EXPIRY_DESCRIPTION_MARKERS: Final[tuple[str, ...]] = ("expired", "lifetime", "timed out", "timeout")
+
+# §4 callbacks: no nesting limit is published. The deepest documented body has objects two deep
+# (alert → payment_info → a value, 3 levels with the value). 32 leaves room for anything HighHelp
+# may add, and refuses bodies built to exhaust the recursion of the JSON parser or of normalize()
+# before any signature work is done.
+MAX_JSON_DEPTH: Final[int] = 32

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 import requests
 
 from . import assumed
-from .errors import BadPayload, HighHelpError, InvalidRequest, Rejected, Unavailable
+from .errors import BadPayload, Busy, HighHelpError, InvalidRequest, Rejected, Unavailable
 from .signing import Signer, parse_json_object, request_headers
 from .wire import (
     CreatePayinAnswer,
@@ -29,6 +30,15 @@ INFO_PATH = "/api/v1/widget/payin/info"
 CONFIRM_PATH = "/api/v1/widget/payin/confirm"
 CANCEL_PATH = "/api/v1/widget/payin/cancel"
 
+READ_TIMEOUTS = {
+    CREATE_PATH: assumed.CREATE_READ_TIMEOUT,
+    INFO_PATH: assumed.INFO_READ_TIMEOUT,
+    CONFIRM_PATH: assumed.ACTION_READ_TIMEOUT,
+    CANCEL_PATH: assumed.ACTION_READ_TIMEOUT,
+}
+# Calls one client makes at once unless told otherwise.
+DEFAULT_MAX_IN_FLIGHT = 2
+
 AnswerT = TypeVar("AnswerT", bound=Incoming)
 
 
@@ -42,15 +52,21 @@ class HighHelpClient:
         signer: Signer,
         *,
         session: requests.Session | None = None,
-        timeouts: tuple[float, float] = assumed.DEFAULT_TIMEOUTS,
+        timeouts: tuple[float, float] | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.project_id = project_id
         self.signer = signer
         self.session = session or requests.Session()
+        # (connect, read) for every call; None: each call's own from assumed.py.
         self.timeouts = timeouts
         self.clock = clock
+        # A stalled HighHelp holds each caller for a whole read timeout; capping the calls in
+        # flight keeps the rest of a process's threads for pages, callbacks and health checks.
+        self._in_flight = threading.BoundedSemaphore(max_in_flight)
+        self.max_in_flight = max_in_flight
 
     def create_payin(self, request: CreatePayinRequest) -> CreatePayinAnswer:
         """Create a payin; the answer's form_url is where the payer goes next."""
@@ -106,13 +122,19 @@ class HighHelpClient:
         )
         return answer
 
+    def timeouts_for(self, path: str) -> tuple[float, float]:
+        """(connect, read) seconds for one call."""
+        return self.timeouts or (assumed.CONNECT_TIMEOUT, READ_TIMEOUTS[path])
+
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if not self._in_flight.acquire(blocking=False):
+            raise Busy(f"{self.max_in_flight} call(s) to HighHelp already in flight; nothing was sent")
         try:
             response = self.session.post(
                 self.base_url + path,
                 data=data,
-                timeout=self.timeouts,
+                timeout=self.timeouts_for(path),
                 headers=self.signed_headers(body),
                 allow_redirects=False,
             )
@@ -120,6 +142,8 @@ class HighHelpClient:
             raise Unavailable(f"HighHelp did not answer in time ({exc.__class__.__name__})") from exc
         except requests.RequestException as exc:
             raise Unavailable(f"HighHelp could not be reached ({exc.__class__.__name__})") from exc
+        finally:
+            self._in_flight.release()
         return _read_answer(response)
 
 

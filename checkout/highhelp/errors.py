@@ -26,6 +26,10 @@ class Unavailable(HighHelpError):
     """HighHelp could not be reached or was too slow; retry with the same payment_id."""
 
 
+class Busy(Unavailable):
+    """This process already has as many calls to HighHelp in flight as it allows; nothing was sent."""
+
+
 class BadPayload(HighHelpError):
     """A body from HighHelp that is not the JSON the protocol describes."""
 

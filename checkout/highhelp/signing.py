@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -54,10 +55,11 @@ def _leaf_lines(node: Any, path: tuple[str, ...]) -> Iterator[str]:
         for index, value in enumerate(node):
             yield from _leaf_lines(value, (*path, str(index)))
     else:
-        yield ":".join((*path, _leaf_text(node)))
+        yield ":".join((*path, leaf_text(node)))
 
 
-def _leaf_text(value: Any) -> str:
+def leaf_text(value: Any) -> str:
+    """One leaf value as the normalized body writes it."""
     # bool before int: True is an int in Python, but the protocol writes it as 1.
     if value is True:
         return "1"
@@ -242,12 +244,58 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise BadPayload("body is not UTF-8") from exc
     try:
-        value = json.loads(text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant)
+        value = json.loads(
+            text,
+            object_pairs_hook=_refuse_duplicate_keys,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
     except json.JSONDecodeError as exc:
         raise BadPayload(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise BadPayload(f"body nests deeper than {assumed.MAX_JSON_DEPTH} levels") from exc
+    except ValueError as exc:
+        # The only other ValueError json raises: an integer past Python's int-digits limit.
+        raise BadPayload("body contains a number with too many digits") from exc
     if not isinstance(value, dict):
         raise BadPayload("body is not a JSON object")
+    _refuse_hostile_shapes(value)
     return value
+
+
+def _refuse_hostile_shapes(value: Any) -> None:
+    # Iterative, so a deep body cannot exhaust the stack here; normalize() recurses, so it must
+    # never see such a body.
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, str):
+            _refuse_lone_surrogates(node)
+            continue
+        if isinstance(node, dict):
+            children = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > assumed.MAX_JSON_DEPTH:
+            raise BadPayload(f"body nests deeper than {assumed.MAX_JSON_DEPTH} levels")
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _refuse_lone_surrogates(text: str) -> None:
+    # A \ud800 escape spells half a character: it has no UTF-8, so it cannot be normalized or signed.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadPayload("body contains a lone surrogate, half of a UTF-16 pair") from exc
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise BadPayload("body contains a number too large to read")
+    return number
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -288,3 +336,17 @@ def verify_signed_body(
     body = parse_json_object(raw)
     verify_signature(verifier, body, timestamp, signature)
     return body
+
+
+def carries_boolean(body: Any) -> bool:
+    """True when a parsed body holds a boolean anywhere (their normalization is unconfirmed)."""
+    pending = [body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, bool):
+            return True
+        if isinstance(node, Mapping):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False

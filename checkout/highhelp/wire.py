@@ -7,14 +7,16 @@ from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from . import assumed
 from .errors import BadPayload, InvalidRequest
+from .signing import leaf_text
 
 MAX_AMOUNT = 10_000_000_000_000
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WIDGET_METHOD_MOBILE = "payin-ecom-mobile"
+PAYMENT_ID_MAX_LENGTH = 255
 
 
 def check_url(value: str) -> str:
@@ -55,14 +57,23 @@ def _text(max_length: int, min_length: int = 1) -> Any:
     return Field(min_length=min_length, max_length=max_length)
 
 
+def null_text_is_null(value: Any) -> Any:
+    """Read the text "None" as null: signatures cannot tell them apart (§3), so neither may we."""
+    return None if value == assumed.NULL_TEXT else value
+
+
 ProjectId = Annotated[str, _text(assumed.PROJECT_ID_MAX_LENGTH)]
-PaymentId = Annotated[str, _text(255)]
-Url = Annotated[str, _text(2048), AfterValidator(check_url)]
-FormUrl = Annotated[str, _text(255), AfterValidator(check_url)]
+PaymentId = Annotated[str, _text(PAYMENT_ID_MAX_LENGTH)]
+Url = Annotated[str, _text(assumed.FORM_URL_MAX_LENGTH), AfterValidator(check_url)]
 Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Lifetime = Annotated[int, Field(ge=300, le=600)]
 Code32 = Annotated[str, _text(32)]
+# What HighHelp names (statuses, methods): unknown values are kept, so only absurd lengths are refused.
+Label = Annotated[str, _text(assumed.STATUS_MAX_LENGTH)]
+SubStatus = Annotated[Label | None, BeforeValidator(null_text_is_null)]
+# HighHelp's free text: as long as the body limit allows; storage keeps the first part.
+Description = str
 UnixTime = Annotated[int, Field(ge=0, le=2**32)]
 
 
@@ -153,7 +164,7 @@ class PayinRequest(Outgoing):
 
 
 class Integration(Incoming):
-    form_url: FormUrl
+    form_url: Url
     redirect_url: Url | None = None
 
 
@@ -166,17 +177,17 @@ class PaymentInfo(Incoming):
     expiration_date: UnixTime | None = None
     updated_date: UnixTime | None = None
     created_date: UnixTime | None = None
-    method: Code32 | None = None
-    widget_method: Code32 | None = None
-    type: Code32 | None = None
+    method: Label | None = None
+    widget_method: Label | None = None
+    type: Label | None = None
 
 
 class PayinAnswer(Incoming):
     """Answer to confirm and cancel; the common part of every answer."""
 
-    status: Code32
-    sub_status: Code32 | None = None
-    status_description: Annotated[str, _text(1024, min_length=0)] | None = None
+    status: Label
+    sub_status: SubStatus = None
+    status_description: Description | None = None
     request_id: Code32 | None = None
     project_id: ProjectId | None = None
     payment_id: PaymentId | None = None
@@ -201,9 +212,9 @@ class CallbackGeneral(Incoming):
 
 
 class CallbackStatus(Incoming):
-    status: Code32
-    sub_status: Code32 | None = None
-    status_description: Annotated[str, _text(1024, min_length=0)] | None = None
+    status: Label
+    sub_status: SubStatus = None
+    status_description: Description | None = None
 
 
 class Callback(Incoming):
@@ -216,6 +227,9 @@ class Callback(Incoming):
 
     @property
     def idempotency_key(self) -> str:
-        """`{project_id}:{payment_id}:{status}:{sub_status}`, the seed's duplicate key."""
-        sub_status = self.status.sub_status if self.status.sub_status is not None else ""
-        return ":".join((self.project_id, self.general.payment_id, self.status.status, sub_status))
+        """`{project_id}:{payment_id}:{status}:{sub_status}`, each written as the signature writes it.
+
+        Two bodies with one signature (`null` or "None", an extra empty object) are one alert.
+        """
+        parts = (self.project_id, self.general.payment_id, self.status.status, self.status.sub_status)
+        return ":".join(leaf_text(part) for part in parts)

@@ -262,3 +262,57 @@ def test_timestamp_tolerance_when_configured() -> None:
     with pytest.raises(BadSignature, match="301 s away"):
         signing.verify_signed_body(*args, tolerance=300, now=stamp + 301)
     signing.verify_signed_body(*args, tolerance=None, now=stamp + 10**6)
+
+
+class NeverAsked:
+    """A verifier that fails the test if a signature is ever checked."""
+
+    def matches(self, message: bytes, signature: bytes) -> bool:
+        """Refuses to be called: hostile bodies must be refused before any signature work."""
+        raise AssertionError("the signature was checked")
+
+
+def nested(depth: int) -> bytes:
+    """An object whose value is `depth` - 1 nested arrays: `depth` levels in all."""
+    return b'{"a": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (nested(10_001), f"nests deeper than {assumed.MAX_JSON_DEPTH} levels"),
+        (nested(assumed.MAX_JSON_DEPTH + 1), f"nests deeper than {assumed.MAX_JSON_DEPTH} levels"),
+        (b'{"a": ' + b"7" * 5000 + b"}", "number with too many digits"),
+        (b'{"a": -' + b"7" * 5000 + b"}", "number with too many digits"),
+        (b'{"a": 1e400}', "number too large"),
+        (b'{"a": -1E+999}', "number too large"),
+        (b'{"a": "\\ud800"}', "lone surrogate"),
+        (b'{"\\udfff": 1}', "lone surrogate"),
+        (b'{"a": [{"b": ["x\\ud83d"]}]}', "lone surrogate"),
+    ],
+    ids=[
+        "nested-10000",
+        "nested-one-past-the-limit",
+        "digits-5000",
+        "negative-digits-5000",
+        "float-overflow",
+        "negative-float-overflow",
+        "surrogate-value",
+        "surrogate-key",
+        "surrogate-deep-inside",
+    ],
+)
+def test_hostile_bodies_are_refused_before_the_signature_is_checked(raw: bytes, reason: str) -> None:
+    with pytest.raises(BadPayload, match=reason):
+        signing.verify_signed_body(raw, "AAAA", "1721647251", NeverAsked())
+
+
+def test_nesting_up_to_the_limit_and_whole_surrogate_pairs_are_accepted() -> None:
+    assert signing.parse_json_object(nested(assumed.MAX_JSON_DEPTH))["a"]
+    assert signing.parse_json_object(b'{"a": "\\ud83d\\ude00"}') == {"a": "\U0001f600"}
+    assert signing.parse_json_object(b'{"a": ' + b"9" * 4000 + b"}") == {"a": int("9" * 4000)}
+
+
+def test_duplicate_keys_are_still_refused_inside_nested_objects() -> None:
+    with pytest.raises(BadPayload, match="repeats the key 'b'"):
+        signing.parse_json_object(b'{"a": {"b": 1, "b": 2}}')

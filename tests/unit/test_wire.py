@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from checkout.highhelp import assumed
 from checkout.highhelp.errors import BadPayload, InvalidRequest
+from checkout.highhelp.signing import normalize
 from checkout.highhelp.wire import (
     Callback,
     CreatePayinAnswer,
@@ -175,11 +177,12 @@ def test_create_answer_keeps_unknown_fields() -> None:
     ("field", "accepted", "refused"),
     [
         ("request_id", "r" * 32, "r" * 33),
-        ("status", "s" * 32, "s" * 33),
-        ("sub_status", "s" * 32, "s" * 33),
-        ("status_description", "d" * 1024, "d" * 1025),
-        ("integration.form_url", "https://p.kz/" + "f" * 242, "https://p.kz/" + "f" * 243),
+        ("status", "s" * assumed.STATUS_MAX_LENGTH, "s" * (assumed.STATUS_MAX_LENGTH + 1)),
+        ("sub_status", "s" * assumed.STATUS_MAX_LENGTH, "s" * (assumed.STATUS_MAX_LENGTH + 1)),
+        ("status_description", "d" * 20_000, 5),
+        ("integration.form_url", "https://p.kz/" + "f" * 2035, "https://p.kz/" + "f" * 2036),
         ("integration.form_url", "https://p.kz/w", "http://p.kz/w"),
+        ("integration.form_url", "http://127.0.0.1:5000/sandbox/w", "http://10.0.0.1/w"),
         ("integration.form_url", "https://p.kz/w", "javascript:alert(1)"),
     ],
 )
@@ -221,7 +224,9 @@ def test_info_answer_tolerates_unknown_status_and_reads_amounts() -> None:
         ("payment_info.lifetime", 300, 299),
         ("payment_info.lifetime", 600, 601),
         ("payment_info.expiration_date", 2**32, 2**32 + 1),
-        ("payment_info.method", "m" * 32, "m" * 33),
+        ("payment_info.method", "m" * assumed.STATUS_MAX_LENGTH, "m" * (assumed.STATUS_MAX_LENGTH + 1)),
+        ("payment_info.type", "t" * assumed.STATUS_MAX_LENGTH, "t" * (assumed.STATUS_MAX_LENGTH + 1)),
+        ("status.sub_status", "an_unknown_sub_status_of_33_chars", "s" * (assumed.STATUS_MAX_LENGTH + 1)),
         ("payment_info.amount", 1500000, "1500000"),
         ("general.payment_id", "p" * 255, "p" * 256),
         ("project_id", "p" * 36, "p" * 37),
@@ -234,7 +239,7 @@ def test_callback_limits(field: str, accepted: Any, refused: Any) -> None:
 
 
 def test_callback_idempotency_key() -> None:
-    assert Callback.parse(CALLBACK_BODY).idempotency_key == f"{UUID}:KZT-MOBILE-ECOM-123456:success:"
+    assert Callback.parse(CALLBACK_BODY).idempotency_key == f"{UUID}:KZT-MOBILE-ECOM-123456:success:None"
     informative = with_value(
         with_value(CALLBACK_BODY, "status.status", "processing"), "status.sub_status", "paid"
     )
@@ -245,3 +250,24 @@ def test_callback_idempotency_key() -> None:
 def test_callback_without_required_part_is_refused(missing: str) -> None:
     with pytest.raises(BadPayload, match=missing.replace(".", r"\.")):
         Callback.parse(with_value(CALLBACK_BODY, missing, _REMOVE))
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("status.sub_status", "None"),
+        ("status.sub_status", _REMOVE),
+        ("padding", {}),
+        ("general.extra", []),
+    ],
+    ids=["None-text", "sub_status-absent", "empty-object", "empty-list"],
+)
+def test_signature_equivalent_bodies_are_one_alert(path: str, value: Any) -> None:
+    """Bodies the signature cannot tell apart from a null sub_status get the same key and state."""
+    original = Callback.parse(CALLBACK_BODY)
+    variant = with_value(CALLBACK_BODY, path, value)
+    if value is not _REMOVE:
+        assert normalize(variant) == normalize(CALLBACK_BODY)
+    parsed = Callback.parse(variant)
+    assert parsed.idempotency_key == original.idempotency_key
+    assert parsed.status.sub_status is None
