@@ -18,6 +18,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 
+# Bodies we accept are small forms and callbacks; anything larger is refused early (413), whatever
+# its framing: body_limit.py reads a chunked body only up to this.
+MAX_BODY_BYTES = 64 * 1024
+
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Cookie flags from the settings, headers after every request."""
@@ -26,8 +30,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # Bodies we accept are small forms and callbacks; anything larger is refused early.
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
 
     @app.after_request

@@ -14,12 +14,14 @@ from ..extensions import db, limiter
 from ..gateway import public_base_url
 from ..i18n import current_language
 from ..models import Order
-from ..payments.service import Customer, latest_attempt, refresh_if_stale, start_payment
+from ..payments.service import Customer, StartError, latest_attempt, refresh_if_stale, start_payment
 from ..sqltypes import utcnow
 from . import bp
 from .status import STEPS, payment_view
 
 CUSTOMER_KEY = "customer_id"
+# How long a customer is asked to wait when HighHelp is slow or this process is busy with it.
+RETRY_AFTER_SECONDS = 5
 
 
 def _order(token: str) -> Order:
@@ -35,12 +37,21 @@ def _order_token() -> str:
     return str((request.view_args or {}).get("token", ""))
 
 
+# The latest `since` taken, in Unix seconds: far beyond any real page load, and small enough that
+# the templates' int(since) and the polling arithmetic stay ordinary numbers.
+LATEST_POLLING_SINCE = 2**32
+
+
 def _polling_since() -> float:
     """When this page started following the payment (only paces polling; never the status)."""
-    try:
-        return float(request.args.get("since", ""))
-    except ValueError:
+    raw = request.args.get("since")
+    if raw is None:
         return time.time()
+    # ASCII digits with at most one point: float() alone would also take inf, nan, 1e309, 1_000.
+    digits = raw.replace(".", "", 1)
+    if not (digits.isascii() and digits.isdigit()) or float(raw) > LATEST_POLLING_SINCE:
+        abort(400, description=f"since must be a Unix time in seconds from 0 to {LATEST_POLLING_SINCE}")
+    return float(raw)
 
 
 def _render(order: Order, template: str, status: int = 200, error: str | None = None) -> tuple[str, int]:
@@ -88,7 +99,7 @@ def _callback_urls(order: Order) -> dict[str, str]:
 @bp.post("/<token>/pay")
 @limiter.limit("10 per minute")
 @limiter.limit("6 per minute", key_func=_order_token)
-def pay(token: str) -> Response | tuple[str, int]:
+def pay(token: str) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Start (or resume) paying the order and send the browser to HighHelp's page."""
     order = _order(token)
     customer = Customer(_customer(), request.remote_addr, current_language(), order.email)
@@ -98,4 +109,8 @@ def pay(token: str) -> Response | tuple[str, int]:
     if result.error is None:
         return redirect(url_for("pay.order_page", token=order.token), code=303)
     db.session.expire_all()
-    return _render(_order(token), "pay/order.html", status=503, error=result.error)
+    page, status = _render(_order(token), "pay/order.html", status=503, error=result.error)
+    if result.error is StartError.REFUSED:
+        return page, status
+    # Unavailable or busy: the same press will work shortly, under the same payment_id.
+    return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}

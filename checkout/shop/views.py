@@ -39,7 +39,7 @@ def product(sku: str) -> str:
     return render_template("shop/product.html", product=found)
 
 
-@bp.post("/cart/<int:product_id>")
+@bp.post("/cart/<id:product_id>")
 def add_to_cart(product_id: int) -> Response:
     """Add a product to the cart."""
     product = _product(product_id)
@@ -49,7 +49,7 @@ def add_to_cart(product_id: int) -> Response:
     return redirect(url_for("shop.show_cart"), code=303)
 
 
-@bp.post("/cart/<int:product_id>/quantity")
+@bp.post("/cart/<id:product_id>/quantity")
 def change_quantity(product_id: int) -> Response:
     """Change how many of a product are in the cart; 0 removes it."""
     form = QuantityForm()
