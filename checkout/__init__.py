@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, errors, gateway, health, i18n, models, security
+from . import body_limit, converters, database, errors, gateway, health, i18n, models, security
 from .callbacks import bp as callbacks_bp
 from .cli import highhelp_cli
 from .config import ConfigError, Settings, load_settings
@@ -18,6 +18,7 @@ from .extensions import babel, csrf, db, limiter, migrate
 from .money import format_money
 from .pay import bp as pay_bp
 from .payments.cli import payments_cli
+from .ratelimits import storage_options, storage_uri
 from .shop import bp as shop_bp
 from .shop import cart
 from .shop.catalog import shop_cli
@@ -42,8 +43,10 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
     register_extensions(app, settings)
     gateway.init_app(app, settings)
     security.init_app(app, settings)
+    body_limit.init_app(app)
     i18n.init_app(app)
     register_template_helpers(app, settings)
+    converters.init_app(app)
     register_blueprints(app)
     errors.init_app(app)
     if settings.is_production:
@@ -61,7 +64,10 @@ def register_config(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        # Rate limits fail open: a Redis outage falls back to per-process limits (ratelimits.py).
+        RATELIMIT_STORAGE_URI=storage_uri(settings.redis_url),
+        RATELIMIT_STORAGE_OPTIONS=storage_options(settings.redis_url),
+        RATELIMIT_KEY_PREFIX=settings.redis_key_prefix,
         RATELIMIT_HEADERS_ENABLED=True,
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LANGUAGE,
         WTF_CSRF_TIME_LIMIT=None,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from .highhelp import assumed, signing
+from .highhelp.client import DEFAULT_MAX_IN_FLIGHT
 from .highhelp.wire import check_url
 from .local_keys import LocalKeys, ensure_local_keys
 
@@ -17,6 +19,22 @@ SANDBOX_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
 SANDBOX_PATH = "/sandbox"
 MIN_SECRET_KEY_LENGTH = 32
 LIFETIME_RANGE = (300, 600)
+# Our keys in a shared Redis start with this; only what Redis and Flask-Limiter's keys take as-is.
+REDIS_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# Secrets whose value production refuses, because a copied sample or a typed stand-in is no secret.
+SECRETS_CHECKED_IN_PRODUCTION = ("SECRET_KEY", "HIGHHELP_HMAC_KEY", "HIGHHELP_CALLBACK_HMAC_KEY")
+# Left out when looking at what a secret is made of: a stand-in is the same words with any punctuation.
+SECRET_SEPARATORS = re.compile(r"[\s\-_.:/+=,;|~]+")
+# A short text repeated (period up to 16), "one repeated character" included.
+REPEATED_TEXT = re.compile(r"(.{1,16}?)\1+")
+# Words that only a stand-in contains, wherever they are ("django-insecure-…" included).
+PLACEHOLDER_MARKERS = ("changeme", "changeit", "replaceme", "placeholder", "insecure", "notasecret")
+# A stand-in usually starts by addressing the reader: "your-secret-key-here", "<your key>".
+PLACEHOLDER_OPENINGS = ("your", "<", "${", "{{")
+# Words a stand-in is mostly made of; a secret made mostly of them (and x's) is refused.
+PLACEHOLDER_WORDS = re.compile(
+    r"secret|example|sample|dummy|default|password|development|dev|testing|test|demo|fake|x{3,}"
+)
 
 
 class ConfigError(Exception):
@@ -43,7 +61,9 @@ class Settings:
     callback_tolerance: int | None
     payment_lifetime: int
     reconcile_after: int
+    highhelp_max_calls: int
     redis_url: str | None
+    redis_key_prefix: str
     local_keys: LocalKeys | None
 
     @property
@@ -128,6 +148,36 @@ class _Reader:
         if value is None:
             self.problems.append(f"{name}: required {why}")
 
+    def not_a_placeholder(self, name: str, text: str | None) -> None:
+        """A problem naming the variable (never the value) when a secret is a stand-in."""
+        if text is None:
+            return
+        # HIGHHELP_CALLBACK_HMAC_KEY may list several keys for rotation; each must be a real one.
+        values = text.split(",") if name == "HIGHHELP_CALLBACK_HMAC_KEY" else [text]
+        reasons = {reason for value in values if (reason := placeholder_reason(value))}
+        for reason in sorted(reasons):
+            self.problems.append(
+                f"{self.source(name)}: {reason}, not a random secret; in production set a random value, "
+                "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+
+
+def placeholder_reason(value: str) -> str | None:
+    """Why a secret looks like a stand-in rather than a random value; None when it does not."""
+    text = value.strip().lower()
+    content = SECRET_SEPARATORS.sub("", text)
+    if not content:
+        return None
+    if len(set(content)) == 1:
+        return "is one character repeated"
+    if REPEATED_TEXT.fullmatch(content):
+        return "is a short text repeated"
+    if any(marker in content for marker in PLACEHOLDER_MARKERS) or text.startswith(PLACEHOLDER_OPENINGS):
+        return "looks like a placeholder"
+    if 2 * len(PLACEHOLDER_WORDS.sub("", content)) < len(content):
+        return "is mostly a placeholder word"
+    return None
+
 
 def database_url(url: str) -> str:
     """Accept PaaS-style `postgres://` URLs and use psycopg 3 for PostgreSQL."""
@@ -161,11 +211,15 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     callback_hmac_text = read.secret("HIGHHELP_CALLBACK_HMAC_KEY")
     lifetime = read.integer("PAYMENT_LIFETIME", 600, *LIFETIME_RANGE)
     reconcile_after = read.integer("RECONCILE_AFTER", 120, 10, 86400)
+    max_calls = read.integer("HIGHHELP_MAX_CALLS", DEFAULT_MAX_IN_FLIGHT, 1, 64)
     tolerance_text = read.text("HIGHHELP_CALLBACK_TOLERANCE")
     tolerance = read.integer("HIGHHELP_CALLBACK_TOLERANCE", 300, 1, 86400) if tolerance_text else None
     redis_url = read.text("REDIS_URL")
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         read.problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")
+    redis_key_prefix = read.text("REDIS_KEY_PREFIX") or ""
+    if redis_key_prefix and not REDIS_KEY_PREFIX.fullmatch(redis_key_prefix):
+        read.problems.append("REDIS_KEY_PREFIX: 1 to 64 letters, digits or _ . : -")
 
     why = "when HighHelp is not the built-in sandbox"
     local_keys = None
@@ -175,6 +229,10 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         read.require("PUBLIC_BASE_URL", public_base_url, in_production)
         read.require("HIGHHELP_API_URL", api_url, in_production + "; the sandbox is for local use")
         read.require("HIGHHELP_PROJECT_ID", project_id, in_production)
+        for name, text in zip(
+            SECRETS_CHECKED_IN_PRODUCTION, (secret_key, hmac_key_text, callback_hmac_text), strict=True
+        ):
+            read.not_a_placeholder(name, text)
     else:
         # Locally every secret has a default, generated once into the instance folder.
         local_keys = ensure_local_keys(instance_path)
@@ -207,7 +265,9 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         callback_tolerance=tolerance,
         payment_lifetime=lifetime,
         reconcile_after=reconcile_after,
+        highhelp_max_calls=max_calls,
         redis_url=redis_url,
+        redis_key_prefix=redis_key_prefix,
         local_keys=local_keys,
     )
 

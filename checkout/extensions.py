@@ -1,13 +1,14 @@
 """Extension objects, created unbound and attached to an app in create_app."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .ratelimits import CheckoutLimiter
 
 # Named constraints, so that migrations can refer to them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -29,4 +30,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)
+limiter = CheckoutLimiter(key_func=get_remote_address)

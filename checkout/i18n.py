@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_babel import get_locale
 
 LANGUAGES = ("kk", "ru", "en")
@@ -34,6 +34,12 @@ def init_app(app: Flask) -> None:
         chosen = request.args.get("lang")
         if chosen in LANGUAGES and request.cookies.get(LANGUAGE_COOKIE) != chosen:
             response.set_cookie(
-                LANGUAGE_COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True
+                LANGUAGE_COOKIE,
+                chosen,
+                max_age=COOKIE_MAX_AGE,
+                samesite="Lax",
+                httponly=True,
+                # Over https only wherever the session cookie is (security.py decides).
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
             )
         return response

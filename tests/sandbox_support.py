@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,13 @@ from checkout.highhelp.wire import CreatePayinAnswer, CreatePayinRequest
 from checkout.sandbox import build_sandbox
 from checkout.sandbox.config import SandboxConfig
 from checkout.sandbox.services import EXTENSION_KEY, Services
+from checkout.sqltypes import utcnow
 from tests.conftest import KEYS, PROJECT_ID, callback_signer, hmac_key, merchant_signer
 from tests.processes import serving_wsgi
 
 OTP_PATTERN = re.compile(r'data-sandbox-otp="(\d+)"')
+# Generous: the sender passes every sender_interval (0.05 s here); only a stuck sender takes this long.
+SENDER_PASS_TIMEOUT = 10.0
 
 
 def sandbox_config(tmp_path: Path, **changes: Any) -> SandboxConfig:
@@ -69,6 +73,17 @@ class RunningSandbox:
         with self.services.store.transaction() as session:
             return session.execute(select(func.count()).select_from(SandboxPayin)).scalar_one()
 
+    def sender_has_looked(self) -> None:
+        """Wait for a whole pass of the callback sender begun after this call: all that was due is sent."""
+        outbox = self.services.outbox
+        # The pass under way may have read the queue before the caller's change; the next one has not.
+        wanted = outbox.passes + 2
+        deadline = time.monotonic() + SENDER_PASS_TIMEOUT
+        while outbox.passes < wanted:
+            assert time.monotonic() < deadline, "the callback sender made no pass"
+            outbox.wake()
+            time.sleep(0.01)
+
     def control(self, path: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call a control endpoint: GET without data, POST with it."""
         if data is None:
@@ -80,10 +95,26 @@ class RunningSandbox:
         return result
 
 
+class ManualClock:
+    """The sandbox's clock in a test: it moves only when the test advances it."""
+
+    def __init__(self) -> None:
+        self.now: datetime = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass for the sandbox, at once."""
+        self.now += timedelta(seconds=seconds)
+
+
 @contextmanager
-def running_sandbox(config: SandboxConfig) -> Iterator[RunningSandbox]:
+def running_sandbox(
+    config: SandboxConfig, clock: Callable[[], datetime] = utcnow
+) -> Iterator[RunningSandbox]:
     """Serve a sandbox built from `config` until the block ends, then stop its sender."""
-    app = build_sandbox(config)
+    app = build_sandbox(config, clock)
     try:
         with serving_wsgi(app) as url:
             yield RunningSandbox(

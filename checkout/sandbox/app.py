@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from ..sqltypes import utcnow
 from . import api, control, hosted, overview
 from .config import SandboxConfig, config_from_environ
 from .services import EXTENSION_KEY, Services
@@ -20,8 +22,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def build_sandbox(config: SandboxConfig) -> Flask:
-    """A sandbox app for `config`; its sender thread starts with the first request."""
+def build_sandbox(config: SandboxConfig, clock: Callable[[], datetime] = utcnow) -> Flask:
+    """A sandbox app for `config` on `clock`; its sender thread starts with the first request."""
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates" / "sandbox"),
@@ -29,7 +31,7 @@ def build_sandbox(config: SandboxConfig) -> Flask:
         static_url_path="/static",
     )
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
-    app.extensions[EXTENSION_KEY] = Services.build(config)
+    app.extensions[EXTENSION_KEY] = Services.build(config, clock)
     for blueprint in (api.bp, hosted.bp, control.bp, overview.bp):
         app.register_blueprint(blueprint)
 

@@ -92,6 +92,8 @@ class Outbox:
         self._thread: threading.Thread | None = None
         self._owner_pid: int | None = None
         self._start_lock = threading.Lock()
+        # Whole passes of the sender, so that a test can wait until it has looked (and sent nothing).
+        self.passes = 0
 
     # -- queueing, inside the transaction that changed the payin ---------------------------
 
@@ -161,6 +163,8 @@ class Outbox:
                 self.deliver_due()
             except SQLAlchemyError:
                 log.exception("sandbox sender: database error; trying again shortly")
+            else:
+                self.passes += 1
             self._wake.wait(timeout=self.config.sender_interval)
             self._wake.clear()
 

@@ -45,8 +45,12 @@ class Refusal(Exception):
         super().__init__(description)
 
 
-def _new_otp() -> str:
-    return "".join(secrets.choice("0123456789") for _ in range(OTP_DIGITS))
+def _new_otp(replacing: str | None = None) -> str:
+    """A random code, never the one it replaces: a "new" code equal to the old would not be new."""
+    while True:
+        code = "".join(secrets.choice("0123456789") for _ in range(OTP_DIGITS))
+        if code != replacing:
+            return code
 
 
 class Payins:
@@ -197,7 +201,7 @@ class Payins:
                 self._move(session, payin, states.DECLINE, "resends")
                 return None
             payin.resends += 1
-            payin.otp, payin.otp_sent_at = _new_otp(), self.clock()
+            payin.otp, payin.otp_sent_at = _new_otp(replacing=payin.otp), self.clock()
             return "new_code_sent"
 
         return self._on_page(token, resend)

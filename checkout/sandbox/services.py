@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 
+from ..sqltypes import utcnow
 from .callbacks import Outbox
 from .config import SandboxConfig
 from .payins import Payins
@@ -33,11 +36,11 @@ class Services:
     faults: FaultDefaults = field(default_factory=FaultDefaults)
 
     @classmethod
-    def build(cls, config: SandboxConfig) -> Services:
-        """Wire the parts together; nothing runs until the first request."""
+    def build(cls, config: SandboxConfig, clock: Callable[[], datetime] = utcnow) -> Services:
+        """Wire the parts together on one clock (tests pass one they move); nothing runs yet."""
         store = Store(config.database_url)
-        outbox = Outbox(store, config)
-        payins = Payins(store, config, outbox)
+        outbox = Outbox(store, config, clock=clock)
+        payins = Payins(store, config, outbox, clock=clock)
         outbox.sweep = payins.expire_overdue
         return cls(config, store, outbox, payins)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,12 @@ def test_delay_mode_holds_each_alert_back(sandbox: RunningSandbox, receiver: Rec
     sandbox.control("payins/order-1/faults", {"mode": "delay", "delay": 1.0})
     started = time.monotonic()
     pay(sandbox)
-    time.sleep(0.5)
-    assert receiver.alerts == []
+    # The sandbox queued every alert to go out a second after its status changed …
+    payin = sandbox.services.payins.by_payment_id("order-1")
+    assert payin is not None
+    assert len(payin.deliveries) == 5
+    assert {d.due_at - d.created_at for d in payin.deliveries} == {timedelta(seconds=1)}
+    # … and the merchant heard nothing before that second was over.
     alerts = receiver.wait_for(final)
     assert alerts[0].at - started >= 1.0
 
@@ -131,9 +136,12 @@ def test_drop_mode_sends_nothing_but_records_it(sandbox: RunningSandbox, receive
     create(sandbox, "order-1", receiver)
     sandbox.control("payins/order-1/faults", {"mode": "drop"})
     pay(sandbox)
-    time.sleep(0.5)
+    sandbox.sender_has_looked()
     assert receiver.alerts == []
-    assert {d["state"] for d in sandbox.control("payins/order-1")["deliveries"]} == {"dropped"}
+    deliveries = sandbox.control("payins/order-1")["deliveries"]
+    assert len(deliveries) == 5
+    assert {d["state"] for d in deliveries} == {"dropped"}
+    assert all(d["attempts"] == [] for d in deliveries)
 
 
 def test_default_faults_apply_to_new_payins(sandbox: RunningSandbox, receiver: Receiver) -> None:

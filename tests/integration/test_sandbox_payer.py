@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.sandbox_support import (
     Alert,
+    ManualClock,
     Payer,
     Receiver,
     RunningSandbox,
     create,
+    running_sandbox,
+    sandbox_config,
 )
 
 INFO_PATH, SUCCESS_PATH, DECLINE_PATH = "/callbacks/info", "/callbacks/success", "/callbacks/decline"
@@ -23,6 +27,18 @@ def payer_for(
     payer = Payer(create(sandbox, payment_id, receiver, **changes).integration.form_url)
     payer.open()
     return payer
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def timed_sandbox(tmp_path: Path, clock: ManualClock) -> Iterator[RunningSandbox]:
+    """A sandbox whose clock moves only when the test advances it."""
+    with running_sandbox(sandbox_config(tmp_path), clock) as running:
+        yield running
 
 
 def final_alert(alerts: list[Alert]) -> bool:
@@ -107,11 +123,12 @@ def test_lost_callbacks_leave_only_info(sandbox: RunningSandbox, receiver: Recei
     payer.choose("+7 700 000 00 04", "TELE2")
     payer.enter(payer.otp())
     assert payer.phase() == "success"
-    time.sleep(0.5)
+    sandbox.sender_has_looked()
     assert receiver.alerts == []
     deliveries = sandbox.control("payins/order-1")["deliveries"]
     assert deliveries
     assert {delivery["state"] for delivery in deliveries} == {"dropped"}
+    assert all(delivery["attempts"] == [] for delivery in deliveries)
     assert sandbox.client.payin_info("order-1").status == "success"
 
 
@@ -141,24 +158,29 @@ def test_wrong_code_then_right_code_pays(sandbox: RunningSandbox, receiver: Rece
 
 
 def test_new_code_only_after_the_timer_and_a_fourth_request_declines(
-    sandbox: RunningSandbox, receiver: Receiver
+    timed_sandbox: RunningSandbox, receiver: Receiver, clock: ManualClock
 ) -> None:
-    payer = payer_for(sandbox, receiver)
+    resend_seconds = timed_sandbox.services.config.resend_seconds
+    payer = payer_for(timed_sandbox, receiver)
     payer.choose()
     first = payer.otp()
     assert "data-unlock-button disabled" in payer.html
     payer.resend()
     assert "A new code can be requested in" in payer.html
     assert payer.otp() == first
-    codes = {first}
+    clock.advance(resend_seconds - 0.5)
+    payer.resend()
+    assert "A new code can be requested in" in payer.html
+    assert payer.otp() == first
+    clock.advance(0.5)
+    previous = first
     for left in (2, 1, 0):
-        time.sleep(1.05)
         payer.resend()
         assert "A new code was sent" in payer.html
         assert f"New codes left: {left}" in payer.html
-        codes.add(payer.otp())
-    assert len(codes) >= 3  # fresh random codes (two may collide by chance)
-    time.sleep(1.05)
+        assert payer.otp() != previous  # a new code is never the one it replaces
+        previous = payer.otp()
+        clock.advance(resend_seconds)
     payer.resend()
     assert payer.phase() == "declined"
     assert "Too many new codes were requested" in payer.html
@@ -168,16 +190,38 @@ def test_new_code_only_after_the_timer_and_a_fourth_request_declines(
     )
 
 
-def test_an_old_code_stops_working_after_a_new_one(sandbox: RunningSandbox, receiver: Receiver) -> None:
-    payer = payer_for(sandbox, receiver)
+def test_an_old_code_stops_working_after_a_new_one(
+    timed_sandbox: RunningSandbox, receiver: Receiver, clock: ManualClock
+) -> None:
+    payer = payer_for(timed_sandbox, receiver)
     payer.choose()
     old = payer.otp()
-    time.sleep(1.05)
+    clock.advance(timed_sandbox.services.config.resend_seconds)
     payer.resend()
-    if payer.otp() == old:
-        pytest.skip("the new random code equals the old one")
+    assert "A new code was sent" in payer.html
+    assert payer.otp() != old
     payer.enter(old)
     assert "Wrong code" in payer.html
+    payer.enter(payer.otp())
+    assert payer.phase() == "success"
+
+
+def test_a_new_code_is_never_the_one_it_replaces(
+    timed_sandbox: RunningSandbox, receiver: Receiver, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checkout.sandbox import payins
+
+    payer = payer_for(timed_sandbox, receiver)
+    payer.choose()
+    old = payer.otp()
+    other = old[1:] + old[0] if len(set(old)) > 1 else "".join(str((int(d) + 1) % 10) for d in old)
+    # The random digits first come out as the old code again, then as another one.
+    digits = iter(old + other)
+    monkeypatch.setattr(payins.secrets, "choice", lambda alphabet: next(digits))
+    clock.advance(timed_sandbox.services.config.resend_seconds)
+    payer.resend()
+    assert "A new code was sent" in payer.html
+    assert payer.otp() == other
 
 
 def test_lifetime_end_declines_without_anyone_looking(sandbox: RunningSandbox, receiver: Receiver) -> None:

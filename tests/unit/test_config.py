@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from tests.conftest import KEYS, PROJECT_ID, hmac_key
 
 PRODUCTION = {
     "APP_ENV": "production",
-    "SECRET_KEY": "s" * 40,
+    "SECRET_KEY": "Jq7vN2xR9kLp4tWz8cHm3bYf6dGs1aUe5oVi0rTn",
     "DATABASE_URL": "postgres://user:pw@db.internal:5432/shop",
     "PUBLIC_BASE_URL": "https://shop.example.kz",
     "HIGHHELP_API_URL": "https://api.hh-processing.com",
@@ -154,3 +155,96 @@ def test_callback_tolerance_is_off_unless_set(tmp_path: Path) -> None:
 )
 def test_database_url_forms(given: str, used: str) -> None:
     assert database_url(given) == used
+
+
+PLACEHOLDER_SECRETS = [
+    "s" * 40,
+    "changeme" * 5,
+    "change-me-change-me-change-me-change-me",
+    "secret" * 7,
+    "Secret_Secret_Secret_Secret_Secret_Secret",
+    "0123456789" * 4,
+    "your-secret-key-goes-here-0123456789abcdef",
+    "<put a long random value in here, 32+ chars>",
+    "django-insecure-8f3k2l1m0n9b8v7c6x5z4a3s2d1f0g9h",
+    "placeholder-for-the-real-secret-key-value",
+    "example-example-example-example-example",
+    "x" * 40,
+    "dev-secret-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "test-secret-test-secret-test-secret-key",
+]
+# What each secret is in production: an inline value, and the signature mode that uses it.
+SIGNED_WITH = {
+    "SECRET_KEY": {},
+    "HIGHHELP_HMAC_KEY": {"HIGHHELP_REQUEST_SIGNATURE": "hmac"},
+    "HIGHHELP_CALLBACK_HMAC_KEY": {"HIGHHELP_CALLBACK_SIGNATURE": "hmac"},
+}
+
+
+@pytest.mark.parametrize("name", list(SIGNED_WITH))
+@pytest.mark.parametrize("value", PLACEHOLDER_SECRETS)
+def test_placeholder_secrets_are_refused_in_production(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**PRODUCTION, **SIGNED_WITH[name], name: value}, tmp_path)
+    [problem] = [problem for problem in raised.value.problems if "not a random secret" in problem]
+    assert problem.startswith(f"{name}: ")
+    assert "secrets.token_urlsafe" in problem
+    assert value not in str(raised.value)
+
+
+def test_a_placeholder_among_rotated_callback_keys_is_refused(tmp_path: Path) -> None:
+    environ = {
+        **PRODUCTION,
+        "HIGHHELP_CALLBACK_SIGNATURE": "hmac",
+        "HIGHHELP_CALLBACK_HMAC_KEY": f"{hmac_key().decode()},changeme-to-the-new-callback-key",
+    }
+    [problem] = problems(environ, tmp_path)
+    assert problem.startswith("HIGHHELP_CALLBACK_HMAC_KEY: looks like a placeholder, not a random secret")
+
+
+def test_a_placeholder_from_a_file_names_the_file_variable(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("changeme-changeme-changeme-changeme\n")
+    environ = {**PRODUCTION, "SECRET_KEY_FILE": str(secret_file)}
+    del environ["SECRET_KEY"]
+    [problem] = problems(environ, tmp_path)
+    assert problem.startswith("SECRET_KEY_FILE: ")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        secrets.token_urlsafe(48),
+        secrets.token_hex(32),
+        "Jq7vN2xR9kLp4tWz8cHm3bYf6dGs1aUe5oVi0rTn",
+        "correct horse battery staple and then some more words",
+    ],
+)
+def test_random_secrets_are_accepted_in_production(tmp_path: Path, value: str) -> None:
+    environ = {**PRODUCTION, "HIGHHELP_REQUEST_SIGNATURE": "hmac", "HIGHHELP_CALLBACK_SIGNATURE": "hmac"}
+    environ.update(SECRET_KEY=value, HIGHHELP_HMAC_KEY=value, HIGHHELP_CALLBACK_HMAC_KEY=value)
+    settings = load_settings(environ, tmp_path)
+    assert settings.secret_key == value
+
+
+@pytest.mark.parametrize("environment", ["test", "development"])
+def test_placeholder_secrets_are_fine_outside_production(tmp_path: Path, environment: str) -> None:
+    environ = {
+        **PRODUCTION,
+        "APP_ENV": environment,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "HIGHHELP_REQUEST_SIGNATURE": "hmac",
+        "HIGHHELP_HMAC_KEY": "changeme",
+        "HIGHHELP_CALLBACK_SIGNATURE": "hmac",
+        "HIGHHELP_CALLBACK_HMAC_KEY": "x" * 40,
+    }
+    settings = load_settings(environ, tmp_path / "instance")
+    assert settings.secret_key == "test-secret-key-that-is-long-enough-0123456789"
+
+
+def test_redis_key_prefix_is_optional_and_checked(tmp_path: Path) -> None:
+    assert load_settings(PRODUCTION, tmp_path).redis_key_prefix == ""
+    settings = load_settings({**PRODUCTION, "REDIS_KEY_PREFIX": "shop-kz:prod"}, tmp_path)
+    assert settings.redis_key_prefix == "shop-kz:prod"
+    found = problems({**PRODUCTION, "REDIS_KEY_PREFIX": "shop/kz"}, tmp_path)
+    assert any(problem.startswith("REDIS_KEY_PREFIX:") for problem in found)

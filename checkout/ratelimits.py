@@ -1,0 +1,128 @@
+"""Rate limits that fail open: a Redis outage falls back to per-process limits and is logged once a minute."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from limits.errors import StorageError
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+LIMITER_LOGGER = "flask-limiter"
+MEMORY_STORAGE = "memory://"
+# limits names a Redis socket redis+unix://; redis-py and our REDIS_URL say unix://.
+UNIX_SOCKET_SCHEMES = ("unix://", "redis+unix://")
+# Redis answers a rate-limit check in well under a millisecond on the PaaS network, so a check that takes
+# longer than this means Redis is in trouble, and a payment must not wait for it. (redis-py's defaults are
+# 5 s and ten retries: a stalled Redis would hold every request for close to a minute.)
+REDIS_CONNECT_TIMEOUT = 0.25
+REDIS_READ_TIMEOUT = 0.25
+# One immediate retry: a pooled connection that Redis closed (restart, idle timeout) fails once and then
+# reconnects; more retries would only multiply the wait while Redis is down or stalled.
+REDIS_RETRIES = 1
+# An outage can last hours and every request meets it; one line a minute tells the operator enough.
+OUTAGE_LOG_INTERVAL = 60.0
+# Flask-Limiter's warning when it switches to in-memory limits (its other outage records carry the error).
+FALLBACK_WARNING = "Rate limit storage unreachable"
+# The PaaS router's health check is about this process and its database; it never waits on Redis.
+HEALTH_ENDPOINT = "health.healthz"
+
+
+def storage_uri(redis_url: str | None) -> str:
+    """Where Flask-Limiter keeps its counters: REDIS_URL, or this process's memory."""
+    if redis_url is None:
+        return MEMORY_STORAGE
+    unix, limits_unix = UNIX_SOCKET_SCHEMES
+    return limits_unix + redis_url.removeprefix(unix) if redis_url.startswith(unix) else redis_url
+
+
+def storage_options(redis_url: str | None) -> dict[str, Any]:
+    """Keyword arguments for the Redis client: short timeouts, one retry; nothing for memory."""
+    if redis_url is None:
+        return {}
+    return {
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": REDIS_READ_TIMEOUT,
+        "retry": Retry(NoBackoff(), REDIS_RETRIES),
+    }
+
+
+def is_outage(record: logging.LogRecord) -> bool:
+    """True for Flask-Limiter's records about its storage being unreachable."""
+    error = record.exc_info[1] if record.exc_info else None
+    return isinstance(error, RedisError | StorageError) or str(record.msg).startswith(FALLBACK_WARNING)
+
+
+class OutageLogThrottle(logging.Filter):
+    """Lets one outage record through per interval; the next one says how many were held back."""
+
+    def __init__(
+        self, interval: float = OUTAGE_LOG_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._held_back = 0
+
+    def reset(self) -> None:
+        """Forget earlier outages: the next outage record is logged."""
+        with self._lock:
+            self._last, self._held_back = None, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Pass everything but outage records seen within the interval."""
+        if not is_outage(record):
+            return True
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.interval:
+                self._held_back += 1
+                return False
+            held_back, self._last, self._held_back = self._held_back, now, 0
+        if held_back:
+            record.msg = f"{record.getMessage()} ({held_back} more like it since the last one logged)"
+            record.args = ()
+        return True
+
+
+OUTAGE_LOG = OutageLogThrottle()
+
+
+class CheckoutLimiter(Limiter):
+    """Flask-Limiter with fail-open settings, a quiet outage log and per-app state."""
+
+    def __init__(self, key_func: Callable[[], str]) -> None:
+        # On a storage error Flask-Limiter switches to in-memory limits (the same limits, per process)
+        # and re-checks the storage with a backoff of 1, 2, 4 … 32 s; swallowing errors covers requests
+        # already talking to Redis when it failed, which then pass unlimited instead of answering 500.
+        super().__init__(key_func=key_func, in_memory_fallback_enabled=True, swallow_errors=True)
+        self.request_filter(_is_health_check)
+
+    def init_app(self, app: Flask) -> None:
+        """Attach to `app`, starting from a healthy storage and a fresh outage log."""
+        # Flask-Limiter 4.1 keeps this state on the limiter object, and one object serves every app a
+        # process builds (tests build many): an outage or a key prefix seen by an earlier app must not
+        # carry over. In production there is one app per process and this changes nothing.
+        self._storage_dead = False
+        self._key_prefix = ""
+        self._Limiter__check_backend_count = 0
+        self._Limiter__last_check_backend = time.time()
+        logger = logging.getLogger(LIMITER_LOGGER)
+        if OUTAGE_LOG not in logger.filters:
+            logger.addFilter(OUTAGE_LOG)
+        OUTAGE_LOG.reset()
+        super().init_app(app)
+
+
+def _is_health_check() -> bool:
+    """Skip rate limiting (and its storage re-checks) entirely for the health check."""
+    return request.endpoint == HEALTH_ENDPOINT
