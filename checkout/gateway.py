@@ -40,10 +40,20 @@ def highhelp_base_url() -> str:
 
 
 def highhelp_client() -> HighHelpClient:
-    """The client for the configured cash register."""
+    """The client for the configured cash register; one per process, so its cap on calls is too."""
     settings = current_settings()
     clients: dict[str, HighHelpClient] = current_app.extensions[CLIENTS_KEY]
     base_url = highhelp_base_url()
-    if base_url not in clients:
-        clients[base_url] = HighHelpClient(base_url, settings.project_id, settings.request_signer)
-    return clients[base_url]
+    client = clients.get(base_url)
+    if client is None:
+        # setdefault: threads racing on first use all get the one client, and so one cap on calls.
+        client = clients.setdefault(
+            base_url,
+            HighHelpClient(
+                base_url,
+                settings.project_id,
+                settings.request_signer,
+                max_in_flight=settings.highhelp_max_calls,
+            ),
+        )
+    return client

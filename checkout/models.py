@@ -24,7 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .highhelp import assumed
+from .highhelp.wire import PAYMENT_ID_MAX_LENGTH
 from .sqltypes import UtcDateTime, utcnow
+
+# HighHelp's state as `status:sub_status`, each part as long as HighHelp may send it.
+STATE_LENGTH = 2 * assumed.STATUS_MAX_LENGTH + 1
+# `{project_id}:{payment_id}:{status}:{sub_status}`.
+ALERT_KEY_LENGTH = assumed.PROJECT_ID_MAX_LENGTH + PAYMENT_ID_MAX_LENGTH + STATE_LENGTH + 2
 
 
 def new_token() -> str:
@@ -132,15 +139,22 @@ class Payment(db.Model):
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
         ),
+        # The reconciler's sweep: open attempts by how long their state has not moved.
+        Index(
+            "ix_payments_open_state_changed_at",
+            "state_changed_at",
+            sqlite_where=text("is_open = 1"),
+            postgresql_where=text("is_open"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    payment_id: Mapped[str] = mapped_column(String(255), unique=True)
+    payment_id: Mapped[str] = mapped_column(String(PAYMENT_ID_MAX_LENGTH), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     # HighHelp's state as `status` or `status:sub_status`; NULL until HighHelp has answered.
-    state: Mapped[str | None] = mapped_column(String(80), index=True)
+    state: Mapped[str | None] = mapped_column(String(STATE_LENGTH), index=True)
     is_open: Mapped[bool] = mapped_column(default=True)
     needs_review: Mapped[bool] = mapped_column(default=False)
     request_id: Mapped[str | None] = mapped_column(String(32))
@@ -149,8 +163,8 @@ class Payment(db.Model):
     # The exact create request, so every retry under this payment_id sends the same content.
     request_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # HighHelp's own words about the last status, and the step a declined payin was at.
-    status_description: Mapped[str | None] = mapped_column(String(1024))
-    decline_step: Mapped[str | None] = mapped_column(String(80))
+    status_description: Mapped[str | None] = mapped_column(String(assumed.DESCRIPTION_STORED_LENGTH))
+    decline_step: Mapped[str | None] = mapped_column(String(STATE_LENGTH))
     # Why a person must look at this payment (amount mismatch, success after another success…).
     review_reason: Mapped[str | None] = mapped_column(String(255))
     # When someone last asked HighHelp about it; claimed so one call serves every poller.
@@ -159,7 +173,11 @@ class Payment(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When the row last changed in any way, a status check included.
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # When HighHelp's state last moved: staleness and reconciliation count from here, never
+    # from a check that found nothing new.
+    state_changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payments")
 
@@ -170,11 +188,12 @@ class CallbackAlert(db.Model):
     __tablename__ = "callback_alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # `{project_id}:{payment_id}:{status}:{sub_status}`; a repeat with the same key is a duplicate.
-    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
-    payment_id: Mapped[str] = mapped_column(String(255), index=True)
+    # `{project_id}:{payment_id}:{status}:{sub_status}` as the signature writes each part (null
+    # as "None"); a repeat with the same key is a duplicate.
+    idempotency_key: Mapped[str] = mapped_column(String(ALERT_KEY_LENGTH), unique=True)
+    payment_id: Mapped[str] = mapped_column(String(PAYMENT_ID_MAX_LENGTH), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(STATE_LENGTH))
     verdict: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -15,6 +16,15 @@ from checkout.extensions import db
 from checkout.highhelp import signing
 from checkout.models import CallbackAlert, Order, OrderLine, Payment
 from tests.conftest import PROJECT_ID, callback_signer
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
 
 
 def make_order(app: Flask, amount: int = 1500000, email: str | None = None) -> str:

@@ -10,7 +10,7 @@ from ..extensions import csrf
 from ..gateway import current_settings
 from ..highhelp import assumed
 from ..highhelp.errors import BadPayload, BadSignature
-from ..highhelp.signing import verify_signed_body
+from ..highhelp.signing import carries_boolean, parse_json_object, verify_signed_body
 from ..highhelp.wire import Callback
 from ..payments.service import apply_callback
 
@@ -33,7 +33,7 @@ def receive(kind: str) -> tuple[dict[str, str], int]:
             tolerance=settings.callback_tolerance,
         )
     except BadSignature as exc:
-        log.warning("callback %s refused: %s", kind, exc)
+        log.warning("callback %s refused: %s%s", kind, exc, _boolean_hint(raw))
         return {"status": "error", "reason": f"signature check failed: {exc}"}, 401
     except BadPayload as exc:
         return {"status": "error", "reason": str(exc)}, 400
@@ -52,3 +52,11 @@ def receive(kind: str) -> tuple[dict[str, str], int]:
         verdict,
     )
     return {"status": "ok", "verdict": verdict}, assumed.CALLBACK_ACK_STATUS
+
+
+def _boolean_hint(raw: bytes) -> str:
+    """A note for the log when a refused body carries booleans, the likeliest cause (GO-LIVE)."""
+    try:
+        return f"; {assumed.BOOLEAN_HINT}" if carries_boolean(parse_json_object(raw)) else ""
+    except BadPayload:
+        return ""

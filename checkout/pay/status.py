@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..highhelp import assumed
 from ..models import Order, Payment
 from ..payments import states
 from ..payments.states import PayinState
@@ -43,8 +44,12 @@ class PaymentView:
 
 
 def decline_reason(payment: Payment) -> str:
-    """Why a payin was declined, as a key the template turns into plain words."""
-    if payment.expires_at is not None and payment.updated_at >= payment.expires_at:
+    """Why a payin was declined, from HighHelp's own words and the step it was at.
+
+    When the decline was recorded says nothing: a wrong code reported late is still a wrong code.
+    """
+    description = (payment.status_description or "").lower()
+    if any(marker in description for marker in assumed.EXPIRY_DESCRIPTION_MARKERS):
         return "expired"
     step = PayinState.from_key(payment.decline_step) if payment.decline_step else None
     if step == states.INVALID_VERIFICATION:

@@ -7,6 +7,7 @@ conditioned on the version it read.
 
 from __future__ import annotations
 
+import enum
 import logging
 import secrets
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import begin_write
 from ..extensions import db
 from ..gateway import current_settings, highhelp_client
-from ..highhelp import BadPayload, HighHelpError, InvalidRequest, Rejected, Unavailable
+from ..highhelp import BadPayload, Busy, HighHelpError, InvalidRequest, Rejected, Unavailable, assumed
 from ..highhelp.wire import WIDGET_METHOD_MOBILE, Callback, CreatePayinRequest, PaymentInfo
 from ..models import CallbackAlert, Order, Payment
 from ..sqltypes import utcnow
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 
 # A status that has not moved for this long may be refreshed from HighHelp's /info …
 STALE_AFTER = timedelta(seconds=10)
-# … but never more than once per payment in this interval, however many browsers poll.
+# … but never more than once per payment in this interval, whoever asks: browsers polling and
+# reconcilers alike.
 REFRESH_INTERVAL = timedelta(seconds=5)
 # Compare-and-set retries before giving up on a very busy row.
 CAS_ATTEMPTS = 10
@@ -48,13 +50,28 @@ class Customer:
     email: str | None
 
 
+class StartError(enum.StrEnum):
+    """Why the payer cannot go to HighHelp's page yet."""
+
+    UNAVAILABLE = "unavailable"  # HighHelp unreachable, slow or failing: try again
+    BUSY = "busy"  # this process already waits on as many HighHelp calls as it allows: try again
+    REFUSED = "refused"  # HighHelp (or our own check) said no
+
+
+class Inbox(enum.StrEnum):
+    """What the inbox says of an alert before the state machine sees it."""
+
+    DUPLICATE = "duplicate"  # the same alert (same key) was recorded before: nothing to do
+    ORPHAN = "orphan"  # no payment of ours has this payment_id in this cash register
+
+
 @dataclass(frozen=True)
 class StartResult:
     """Where the payer goes next, or why they cannot go yet."""
 
     payment: Payment | None
     form_url: str | None = None
-    error: str | None = None  # "unavailable" (try again) or "refused"
+    error: StartError | None = None
 
 
 def latest_attempt(order: Order) -> Payment | None:
@@ -108,7 +125,7 @@ def start_payment(order: Order, customer: Customer, urls: dict[str, str]) -> Sta
             body = create_request_body(order, payment_id, customer, urls)
         except InvalidRequest as exc:
             log.error("order %s: create request is invalid: %s", order.id, exc)
-            return StartResult(None, error="refused")
+            return StartResult(None, error=StartError.REFUSED)
         payment = Payment(
             payment_id=payment_id,
             order=order,
@@ -134,12 +151,16 @@ def _create_at_highhelp(payment: Payment) -> StartResult:
     request = CreatePayinRequest.build(payment.request_body)
     try:
         answer = highhelp_client().create_payin(request)
+    except Busy as exc:
+        # Nothing was sent; the stored attempt and its payment_id wait for the next press.
+        return _keep_for_retry(payment, f"Busy: {exc}", StartError.BUSY)
     except (Unavailable, BadPayload) as exc:
         # The payin may or may not exist; retrying with the same payment_id is safe.
-        return _keep_for_retry(payment, f"{type(exc).__name__}: {exc}", "unavailable")
+        return _keep_for_retry(payment, f"{type(exc).__name__}: {exc}", StartError.UNAVAILABLE)
     except Rejected as exc:
-        return _keep_for_retry(payment, f"Rejected: {exc.status_description}", "refused")
+        return _keep_for_retry(payment, f"Rejected: {exc.status_description}", StartError.REFUSED)
     lifetime = int(payment.request_body["payment"].get("lifetime", 600))
+    now = utcnow()
     begin_write()
     db.session.execute(
         update(Payment)
@@ -147,7 +168,7 @@ def _create_at_highhelp(payment: Payment) -> StartResult:
         .values(
             request_id=answer.request_id,
             form_url=answer.integration.form_url,
-            expires_at=utcnow() + timedelta(seconds=lifetime),
+            expires_at=now + timedelta(seconds=lifetime),
             last_error=None,
         )
     )
@@ -155,14 +176,18 @@ def _create_at_highhelp(payment: Payment) -> StartResult:
     db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.state.is_(None))
-        .values(state=PayinState(answer.status, answer.sub_status).key, version=Payment.version + 1)
+        .values(
+            state=PayinState(answer.status, answer.sub_status).key,
+            state_changed_at=now,
+            version=Payment.version + 1,
+        )
     )
     db.session.commit()
     db.session.refresh(payment)
     return StartResult(payment, payment.form_url)
 
 
-def _keep_for_retry(payment: Payment, reason: str, error: str) -> StartResult:
+def _keep_for_retry(payment: Payment, reason: str, error: StartError) -> StartResult:
     log.warning("payment %s not created: %s", payment.payment_id, reason)
     begin_write()
     db.session.execute(update(Payment).where(Payment.id == payment.id).values(last_error=reason[:1024]))
@@ -197,7 +222,7 @@ def record_report(
         result = db.session.execute(
             update(Payment)
             .where(Payment.id == payment.id, Payment.version == payment.version)
-            .values(version=payment.version + 1, updated_at=utcnow(), **values)
+            .values(version=payment.version + 1, **values)
             .execution_options(synchronize_session=False)
         )
         db.session.refresh(payment)
@@ -219,7 +244,10 @@ def _changes(
     values: dict[str, Any] = {}
     if transition.changed:
         values["state"] = transition.state.key
-        values["status_description"] = description
+        values["state_changed_at"] = utcnow()
+        values["status_description"] = (
+            description[: assumed.DESCRIPTION_STORED_LENGTH] if description else None
+        )
         if transition.state.is_final:
             values["is_open"] = False
         if transition.state == states.DECLINE:
@@ -257,7 +285,9 @@ def apply_callback(kind: str, callback: Callback, body: dict[str, Any]) -> str:
     begin_write()
     reported = PayinState(callback.status.status, callback.status.sub_status)
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    inserted = db.session.execute(
+    # RETURNING says whether this call inserted the row: rowcount cannot (psycopg 3 reports -1
+    # for INSERT … ON CONFLICT DO NOTHING whether a row went in or not).
+    alert_id = db.session.execute(
         insert(CallbackAlert)
         .values(
             idempotency_key=callback.idempotency_key,
@@ -269,15 +299,16 @@ def apply_callback(kind: str, callback: Callback, body: dict[str, Any]) -> str:
             received_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    if inserted.rowcount == 0:
+        .returning(CallbackAlert.id)
+    ).scalar()
+    if alert_id is None:
         db.session.rollback()
-        return "duplicate"
+        return Inbox.DUPLICATE
     payment = db.session.execute(
         select(Payment).where(Payment.payment_id == callback.general.payment_id)
     ).scalar()
     if payment is None or callback.project_id != current_settings().project_id:
-        verdict, detail = "orphan", "no payment with this payment_id in this cash register"
+        verdict, detail = Inbox.ORPHAN.value, "no payment with this payment_id in this cash register"
     else:
         transition = record_report(
             payment, reported, callback.payment_info, callback.status.status_description
@@ -285,9 +316,7 @@ def apply_callback(kind: str, callback: Callback, body: dict[str, Any]) -> str:
         verdict = transition.outcome.value
         detail = payment.review_reason if payment.needs_review else None
     db.session.execute(
-        update(CallbackAlert)
-        .where(CallbackAlert.idempotency_key == callback.idempotency_key)
-        .values(verdict=verdict, detail=detail)
+        update(CallbackAlert).where(CallbackAlert.id == alert_id).values(verdict=verdict, detail=detail)
     )
     db.session.commit()
     return verdict
@@ -298,7 +327,7 @@ def is_stale(payment: Payment, now: datetime) -> bool:
     if not payment.is_open or payment.state is None:
         return False
     expired = payment.expires_at is not None and payment.expires_at <= now
-    return expired or payment.updated_at <= now - STALE_AFTER
+    return expired or payment.state_changed_at <= now - STALE_AFTER
 
 
 def refresh_if_stale(payment: Payment) -> bool:
@@ -331,6 +360,9 @@ def _ask_highhelp(payment: Payment) -> None:
         info = highhelp_client().payin_info(payment.payment_id)
     except Rejected as exc:
         _close_if_never_created(payment, exc)
+        return
+    except Busy:
+        # Other calls hold every slot; the next poll or sweep asks again.
         return
     except HighHelpError as exc:
         log.warning("payment %s: /info failed: %s", payment.payment_id, exc)
@@ -365,39 +397,51 @@ def reconcile(older_than: timedelta, limit: int = 200) -> int:
     asked = 0
     started = utcnow()
     while asked < limit:
-        now = utcnow()
-        begin_write()
-        # FOR UPDATE SKIP LOCKED on PostgreSQL: workers sharing the sweep never take the same
-        # payment. SQLite ignores it; its writers are serialized by BEGIN IMMEDIATE instead.
-        payment = db.session.execute(
-            select(Payment)
-            .where(
-                Payment.is_open.is_(True),
-                or_(
-                    Payment.updated_at <= now - older_than, Payment.expires_at <= now, Payment.state.is_(None)
-                ),
-                or_(Payment.last_checked_at.is_(None), Payment.last_checked_at < started),
-            )
-            .order_by(Payment.updated_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).scalar()
+        payment = _claim_for_reconcile(older_than, started)
         if payment is None:
-            db.session.rollback()
             break
-        payment.last_checked_at = now
-        db.session.flush()
         if payment.state is None and payment.form_url is None and not _older_than(payment, older_than):
-            db.session.commit()
+            # Its create may still be on its way; the claim keeps it out of this sweep.
             continue
-        if db.engine.dialect.name != "postgresql":
-            # SQLite has no row locks: release the write lock before the network call; the
-            # claim just committed keeps this sweep from taking the payment again.
-            db.session.commit()
         _ask_highhelp(payment)
-        db.session.commit()  # ends the transaction (and row lock) even when HighHelp did not answer
+        db.session.commit()
         asked += 1
     return asked
+
+
+def _claim_for_reconcile(older_than: timedelta, started: datetime) -> Payment | None:
+    """Take the next open attempt due for a check, and commit the claim before any network call.
+
+    The claim is `last_checked_at`: a payment checked in this sweep or in the last
+    REFRESH_INTERVAL (by another reconciler or a polling browser) is skipped. FOR UPDATE SKIP
+    LOCKED keeps two PostgreSQL workers from claiming one row at the same instant; SQLite's
+    BEGIN IMMEDIATE serializes the claims instead. No lock is held while HighHelp answers, so
+    a stalled /info never holds up a callback for the same payment.
+    """
+    now = utcnow()
+    checked_before = min(started, now - REFRESH_INTERVAL)
+    begin_write()
+    payment = db.session.execute(
+        select(Payment)
+        .where(
+            Payment.is_open.is_(True),
+            or_(
+                Payment.state_changed_at <= now - older_than,
+                Payment.expires_at <= now,
+                Payment.state.is_(None),
+            ),
+            or_(Payment.last_checked_at.is_(None), Payment.last_checked_at < checked_before),
+        )
+        .order_by(Payment.state_changed_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).scalar()
+    if payment is None:
+        db.session.rollback()
+        return None
+    payment.last_checked_at = now
+    db.session.commit()
+    return payment
 
 
 def _older_than(payment: Payment, age: timedelta) -> bool:

@@ -1,4 +1,4 @@
-"""Fixtures shared by the sandbox tests: a sandbox on a port and a merchant receiving its alerts."""
+"""Fixtures shared by integration tests: the HighHelp double, the sandbox, a merchant receiving alerts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.highhelp_double import HighHelpDouble, running_double
 from tests.sandbox_support import Receiver, RunningSandbox, running_receiver, running_sandbox, sandbox_config
 
 
@@ -22,3 +23,10 @@ def receiver() -> Iterator[Receiver]:
     """A merchant's callback URLs that verify each alert with HighHelp's test key."""
     with running_receiver() as running:
         yield running
+
+
+@pytest.fixture
+def double() -> Iterator[HighHelpDouble]:
+    """A HighHelp double on a loopback port that checks signatures and answers as the test says."""
+    with running_double() as server:
+        yield server

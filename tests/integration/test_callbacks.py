@@ -9,7 +9,11 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from checkout.extensions import db
+from checkout.highhelp import assumed
+from checkout.models import CallbackAlert, Order, Payment
 from tests.checkout_support import (
     alert_body,
     alert_count,
@@ -221,3 +225,127 @@ def test_unknown_key_file_is_not_trusted(app: Flask, client: FlaskClient, paid_s
     body = alert_body("pay-1", "success")
     forged = sign_with((KEYS / "merchant_private.pem").read_bytes())
     assert post_alert(client, body, signed_headers(body, forged)).status_code == 401
+
+
+def table_snapshot(app: Flask) -> dict[str, list[dict[str, object]]]:
+    """Every row of the tables a callback may touch, column by column."""
+    with app.app_context():
+        return {
+            table.name: [dict(row._mapping) for row in db.session.execute(select(table).order_by(table.c.id))]
+            for table in (Order.__table__, Payment.__table__, CallbackAlert.__table__)
+        }
+
+
+def test_an_earlier_alert_replayed_after_later_ones_changes_nothing(app: Flask, client: FlaskClient) -> None:
+    token = make_order(app)
+    make_attempt(app, token, "pay-1", state="processing:new")
+    sequence = [
+        alert_body("pay-1", "processing", "requisites"),
+        alert_body("pay-1", "processing", "awaiting_3ds_result"),
+        alert_body("pay-1", "processing", "sent_verification"),
+        alert_body("pay-1", "processing", "paid"),
+    ]
+    sent = [(json.dumps(body), signed_headers(body)) for body in sequence]
+    for raw, headers in sent:
+        assert client.post("/highhelp/callbacks/info", data=raw, headers=headers).json["verdict"] == "applied"
+    before = table_snapshot(app)
+    for raw, headers in sent[:3]:
+        response = client.post("/highhelp/callbacks/info", data=raw, headers=headers)
+        assert response.status_code == 200
+        assert response.json == {"status": "ok", "verdict": "duplicate"}
+    assert table_snapshot(app) == before
+    assert payment_row(app, "pay-1").state == "processing:paid"
+
+
+def test_a_replayed_success_after_the_order_is_paid_changes_nothing(app: Flask, client: FlaskClient) -> None:
+    token = make_order(app)
+    make_attempt(app, token, "pay-1", state="processing:paid")
+    success = alert_body("pay-1", "success")
+    raw, headers = json.dumps(success), signed_headers(success)
+    assert client.post("/highhelp/callbacks/success", data=raw, headers=headers).json["verdict"] == "applied"
+    post_alert(client, alert_body("pay-1", "processing", "paid"))
+    before = table_snapshot(app)
+    replay = client.post("/highhelp/callbacks/success", data=raw, headers=headers)
+    assert replay.json == {"status": "ok", "verdict": "duplicate"}
+    assert table_snapshot(app) == before
+
+
+@pytest.mark.parametrize("variant", ["None-text", "empty-object"])
+def test_a_signature_equivalent_body_is_the_same_alert(
+    app: Flask, client: FlaskClient, paid_setup: str, variant: str
+) -> None:
+    """A captured success re-sent with "None" for null (or an extra {}) verifies, and is a duplicate."""
+    body = alert_body("pay-1", "success")
+    assert post_alert(client, body).json["verdict"] == "applied"
+    before = table_snapshot(app)
+    resent = json.loads(json.dumps(body))
+    if variant == "None-text":
+        resent["status"]["sub_status"] = "None"
+    else:
+        resent["padding"] = {}
+    # The signature made for the original body verifies the variant too.
+    headers = signed_headers(body)
+    response = client.post("/highhelp/callbacks/success", data=json.dumps(resent), headers=headers)
+    assert response.status_code == 200
+    assert response.json["verdict"] == "duplicate"
+    assert table_snapshot(app) == before
+    payment = payment_row(app, "pay-1")
+    assert (payment.state, payment.needs_review) == ("success", False)
+
+
+def test_a_first_alert_with_none_text_is_read_as_null(
+    app: Flask, client: FlaskClient, paid_setup: str
+) -> None:
+    body = alert_body("pay-1", "success")
+    body["status"]["sub_status"] = "None"
+    assert post_alert(client, body).json["verdict"] == "applied"
+    payment = payment_row(app, "pay-1")
+    assert (payment.state, payment.needs_review) == ("success", False)
+    assert order_status(app, paid_setup) == "paid"
+
+
+def test_an_unknown_long_sub_status_is_stored_and_never_final(
+    app: Flask, client: FlaskClient, paid_setup: str
+) -> None:
+    sub_status = "awaiting_operator_balance_reserve"  # 33 characters, unknown to the seed
+    response = post_alert(client, alert_body("pay-1", "processing", sub_status))
+    assert response.status_code == 200
+    assert response.json["verdict"] == "applied"
+    payment = payment_row(app, "pay-1")
+    assert (payment.state, payment.is_open) == (f"processing:{sub_status}", True)
+    assert post_alert(client, alert_body("pay-1", "success")).json["verdict"] == "applied"
+    assert order_status(app, paid_setup) == "paid"
+
+
+def test_longest_status_values_fit_the_database(app: Flask, client: FlaskClient, paid_setup: str) -> None:
+    longest = "s" * assumed.STATUS_MAX_LENGTH
+    body = alert_body(
+        "pay-1", longest, "ы" * assumed.STATUS_MAX_LENGTH, method="m" * assumed.STATUS_MAX_LENGTH
+    )
+    body["status"]["status_description"] = "d" * 5000
+    assert post_alert(client, body).status_code == 200
+    payment = payment_row(app, "pay-1")
+    assert payment.state == f"{longest}:{'ы' * assumed.STATUS_MAX_LENGTH}"
+    assert payment.is_open
+    assert len(payment.status_description or "") == assumed.DESCRIPTION_STORED_LENGTH
+
+
+def test_a_refused_body_with_booleans_says_they_are_the_likely_cause(
+    app: Flask, client: FlaskClient, paid_setup: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = alert_body("pay-1", "success")
+    body["payment_info"]["is_test"] = True
+    # HighHelp might have written `true` where we write 1: simulate with a body signed differently.
+    signed = json.loads(json.dumps(body))
+    signed["payment_info"]["is_test"] = "true"
+    response = client.post(
+        "/highhelp/callbacks/success", data=json.dumps(body), headers=signed_headers(signed)
+    )
+    assert response.status_code == 401
+    assert "booleans" in caplog.text
+    assert alert_count(app) == 0
+    caplog.clear()
+    plain = alert_body("pay-1", "success")
+    forged = signed_headers(plain, sign_with((KEYS / "merchant_private.pem").read_bytes()))
+    assert post_alert(client, plain, forged).status_code == 401
+    assert "booleans" not in caplog.text

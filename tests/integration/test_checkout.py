@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,16 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from checkout.extensions import db
 from checkout.models import Order, Payment
 from checkout.shop.catalog import load_demo_products
-from tests.checkout_support import alert_body, make_attempt, make_order, order_status, post_alert
-from tests.highhelp_double import HighHelpDouble, Reply, answer_for, running_double
-
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-@pytest.fixture
-def double() -> Iterator[HighHelpDouble]:
-    with running_double() as server:
-        yield server
+from tests.checkout_support import alert_body, csrf_of, make_attempt, make_order, order_status, post_alert
+from tests.highhelp_double import HighHelpDouble, Reply, answer_for
 
 
 @pytest.fixture
@@ -33,12 +25,6 @@ def shop(make_app: Callable[..., Flask], double: HighHelpDouble) -> Flask:
     with app.app_context():
         load_demo_products()
     return app
-
-
-def csrf_of(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
 
 
 def fill_cart(client: FlaskClient, quantity: int = 1) -> str:
@@ -283,7 +269,7 @@ def test_stale_status_asks_highhelp_once_per_interval(shop: Flask, double: HighH
     token = make_order(shop)
     make_attempt(shop, token, "pay-1", state="processing:awaiting_3ds_result")
     with shop.app_context():
-        db.session.execute(update(Payment).values(updated_at=utcnow() - timedelta(minutes=1)))
+        db.session.execute(update(Payment).values(state_changed_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
     double.reply = lambda path, body: Reply.json(
         200, {**answer_for(path, body), "status": "success", "sub_status": None}
@@ -340,19 +326,41 @@ def test_payment_creation_is_rate_limited_per_order(shop: Flask) -> None:
 
 
 def test_rate_limits_are_shared_through_redis(make_app: Callable[..., Flask], double: HighHelpDouble) -> None:
-    import redis
+    from tests.redis_support import SHARED_REDIS_URL, counters, shared_redis
 
-    store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    store.flushdb()
-    settings = {"HIGHHELP_API_URL": double.url, "REDIS_URL": "redis://127.0.0.1:6379/15"}
-    first, second = make_app(**settings), make_app(**settings)
-    for app in (first, second):
-        app.config["WTF_CSRF_ENABLED"] = False  # this test is about the limit, not the form
-    token = make_order(first)
-    codes = [
-        app.test_client().post(f"/orders/{token}/pay").status_code for app in [first, second] * 3 + [first]
-    ]
-    # Six presses across two processes pass; the seventh is refused because the count is shared.
-    assert codes == [303] * 6 + [429]
-    assert store.keys()
-    store.flushdb()
+    with shared_redis() as (store, prefix):
+        settings = {"HIGHHELP_API_URL": double.url, "REDIS_URL": SHARED_REDIS_URL, "REDIS_KEY_PREFIX": prefix}
+        first, second = make_app(**settings), make_app(**settings)
+        for app in (first, second):
+            app.config["WTF_CSRF_ENABLED"] = False  # this test is about the limit, not the form
+        token = make_order(first)
+        codes = [
+            app.test_client().post(f"/orders/{token}/pay").status_code
+            for app in [first, second] * 3 + [first]
+        ]
+        # Six presses through two apps pass; the seventh is refused because the count is shared.
+        assert codes == [303] * 6 + [429]
+        # And it is Redis that counted them: one counter for this order under this run's prefix.
+        assert counters(store, prefix, token) == [7]
+
+
+def test_language_cookie_is_secure_where_the_session_cookie_is(
+    shop: Flask, make_app: Callable[..., Flask]
+) -> None:
+    assert shop.config["SESSION_COOKIE_SECURE"]  # an https PUBLIC_BASE_URL, as in production
+    cookie = shop.test_client().get("/?lang=kk").headers["Set-Cookie"]
+    assert cookie.startswith("lang=kk;")
+    assert "Secure" in cookie
+    local = make_app()  # plain http on a laptop: a Secure cookie would never come back
+    assert not local.config["SESSION_COOKIE_SECURE"]
+    cookie = local.test_client().get("/?lang=kk").headers["Set-Cookie"]
+    assert cookie.startswith("lang=kk;")
+    assert "Secure" not in cookie
+
+
+def test_error_pages_keep_the_headers_of_the_error(shop: Flask) -> None:
+    response = shop.test_client().post("/healthz")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert response.content_type == "text/html; charset=utf-8"
+    assert "405" in response.get_data(as_text=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,17 +10,11 @@ import pytest
 from checkout.highhelp import BadPayload, HighHelpClient, InvalidRequest, Rejected, Unavailable
 from checkout.highhelp.wire import CreatePayinRequest
 from tests.conftest import PROJECT_ID, VECTORS, merchant_signer
-from tests.highhelp_double import HighHelpDouble, Reply, answer_for, running_double
+from tests.highhelp_double import HighHelpDouble, Reply, answer_for
 from tests.processes import free_port
 
 CREATE_BODY = next(vector["body"] for vector in VECTORS if vector["name"] == "widget_payin_create")
 TIMEOUTS = (0.5, 0.5)
-
-
-@pytest.fixture
-def double() -> Iterator[HighHelpDouble]:
-    with running_double() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,16 +14,10 @@ from sqlalchemy import update
 
 from checkout.extensions import db
 from checkout.models import Payment
-from checkout.payments.service import reconcile
+from checkout.payments.service import REFRESH_INTERVAL, reconcile
 from checkout.sqltypes import utcnow
 from tests.checkout_support import make_attempt, make_order, order_status, payment_row
-from tests.highhelp_double import HighHelpDouble, Reply, answer_for, running_double
-
-
-@pytest.fixture
-def double() -> Iterator[HighHelpDouble]:
-    with running_double() as server:
-        yield server
+from tests.highhelp_double import HighHelpDouble, Reply, answer_for
 
 
 @pytest.fixture
@@ -41,9 +35,19 @@ def reports(state: str, sub_status: str | None = None, **info: Any) -> Callable[
 
 
 def age(app: Flask, seconds: int, **values: Any) -> None:
+    """Make every payment's state `seconds` old, as if nothing had moved since."""
+    then = utcnow() - timedelta(seconds=seconds)
     with app.app_context():
-        db.session.execute(update(Payment).values(updated_at=utcnow() - timedelta(seconds=seconds), **values))
+        db.session.execute(update(Payment).values(updated_at=then, state_changed_at=then, **values))
         db.session.commit()
+
+
+def quiet_attempts(app: Flask, double: HighHelpDouble, count: int) -> None:
+    """`count` open attempts pay-0, pay-1 … quiet for 300 s, about which HighHelp has no news."""
+    for number in range(count):
+        make_attempt(app, make_order(app), f"pay-{number}", state="processing:requisites")
+    age(app, 300)
+    double.reply = reports("processing", "requisites")
 
 
 def run_reconcile(app: Flask, older_than: int = 60) -> int:
@@ -128,23 +132,13 @@ def test_attempt_highhelp_never_created_is_closed_after_its_lifetime(
 
 
 def test_each_payment_is_asked_about_once_per_sweep(shop: Flask, double: HighHelpDouble) -> None:
-    for number in range(3):
-        token = make_order(shop)
-        make_attempt(shop, token, f"pay-{number}", state="processing:requisites")
-    age(shop, 300)
-    double.reply = reports("processing", "requisites")
+    quiet_attempts(shop, double, 3)
     assert run_reconcile(shop) == 3
     assert sorted(info_calls(double)) == ["pay-0", "pay-1", "pay-2"]
 
 
 def test_two_workers_never_refresh_the_same_payment_at_once(shop: Flask, double: HighHelpDouble) -> None:
-    with shop.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite serializes writers instead")
-    for number in range(6):
-        token = make_order(shop)
-        make_attempt(shop, token, f"pay-{number}", state="processing:requisites")
-    age(shop, 300)
+    quiet_attempts(shop, double, 6)
     in_flight: dict[str, int] = {}
     overlaps: list[str] = []
     lock = threading.Lock()
@@ -197,3 +191,70 @@ def test_reconcile_command_waits_for_the_configured_quiet_time(
     result = shop.test_cli_runner().invoke(args=["payments", "reconcile"])
     assert "asked HighHelp about 1 payment(s)" in result.output
     assert order_status(shop, token) == "paid"
+
+
+def test_a_second_reconciler_skips_what_the_first_just_checked(shop: Flask, double: HighHelpDouble) -> None:
+    quiet_attempts(shop, double, 3)
+    assert run_reconcile(shop) == 3
+    # Another worker starting its own sweep right after: HighHelp was just asked, it is not asked again.
+    assert run_reconcile(shop) == 0
+    assert sorted(info_calls(double)) == ["pay-0", "pay-1", "pay-2"]
+    # Once the check is older than the refresh interval, the payment is due again.
+    with shop.app_context():
+        db.session.execute(update(Payment).values(last_checked_at=utcnow() - REFRESH_INTERVAL))
+        db.session.commit()
+    assert run_reconcile(shop) == 3
+
+
+def test_a_payment_a_browser_just_refreshed_is_skipped(shop: Flask, double: HighHelpDouble) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:requisites")
+    age(shop, 300)
+    double.reply = reports("processing", "requisites")
+    assert shop.test_client().get(f"/orders/{token}/status").status_code == 200
+    assert info_calls(double) == ["pay-1"]
+    assert run_reconcile(shop) == 0
+    assert info_calls(double) == ["pay-1"]
+
+
+def test_a_check_that_finds_nothing_new_does_not_restart_the_quiet_time(
+    shop: Flask, double: HighHelpDouble
+) -> None:
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:requisites")
+    age(shop, 300)
+    double.reply = reports("processing", "requisites")
+    assert run_reconcile(shop, older_than=60) == 1
+    quiet_since = payment_row(shop, "pay-1").state_changed_at
+    with shop.app_context():
+        db.session.execute(update(Payment).values(last_checked_at=utcnow() - REFRESH_INTERVAL))
+        db.session.commit()
+    # Still quiet for 300 s: the check did not count as a change.
+    assert run_reconcile(shop, older_than=60) == 1
+    assert payment_row(shop, "pay-1").state_changed_at == quiet_since
+    double.reply = reports("processing", "paid")
+    with shop.app_context():
+        db.session.execute(update(Payment).values(last_checked_at=utcnow() - REFRESH_INTERVAL))
+        db.session.commit()
+    assert run_reconcile(shop, older_than=60) == 1
+    moved = payment_row(shop, "pay-1")
+    assert moved.state == "processing:paid"
+    assert moved.state_changed_at > quiet_since
+    assert run_reconcile(shop, older_than=60) == 0
+
+
+def test_a_polled_status_asks_again_after_the_refresh_interval(shop: Flask, double: HighHelpDouble) -> None:
+    """A check that found nothing new does not make the status fresh: the next is due 5 s later."""
+    token = make_order(shop)
+    make_attempt(shop, token, "pay-1", state="processing:requisites")
+    age(shop, 300)
+    double.reply = reports("processing", "requisites")
+    client = shop.test_client()
+    client.get(f"/orders/{token}/status")
+    client.get(f"/orders/{token}/status")
+    assert info_calls(double) == ["pay-1"]
+    with shop.app_context():
+        db.session.execute(update(Payment).values(last_checked_at=utcnow() - REFRESH_INTERVAL))
+        db.session.commit()
+    client.get(f"/orders/{token}/status")
+    assert info_calls(double) == ["pay-1", "pay-1"]
