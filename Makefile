@@ -27,6 +27,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## Re-extract texts and recompile catalogs after changing a translatable string.
 translations: install

@@ -1,12 +1,35 @@
 """The WSGI entry point: `gunicorn wsgi:app` and `flask --app wsgi`."""
 
+import os
+from pathlib import Path
+
+from flask import Flask
+
 from checkout import ConfigError, create_app
-from checkout.sandbox import SandboxConfigError, mount_into
+from checkout.config import SANDBOX_PATH
+from checkout.gateway import current_settings
+from checkout.sandbox import MountedApp, SandboxConfigError, build_config, mount_into
+
+
+def mount_sandbox(app: Flask) -> None:
+    """Without HIGHHELP_API_URL (local use only) the built-in sandbox plays HighHelp at /sandbox."""
+    with app.app_context():
+        settings = current_settings()
+    if not settings.uses_sandbox:
+        return
+    # The sandbox gets what it must agree with as plain values, never the app's settings.
+    mounted = MountedApp(
+        project_id=settings.project_id,
+        request_signer=settings.request_signer,
+        callback_verifier=settings.callback_verifier,
+        test_mode=settings.environment == "test",
+    )
+    mount_into(app, build_config(os.environ, Path(app.instance_path), mounted), SANDBOX_PATH)
+
 
 try:
     app = create_app()
-    # Without HIGHHELP_API_URL (local use only) the built-in sandbox plays HighHelp at /sandbox.
-    mount_into(app)
+    mount_sandbox(app)
 except (ConfigError, SandboxConfigError) as error:
     # One readable message instead of a traceback, then stop.
     raise SystemExit(str(error)) from None

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from .highhelp import assumed, signing
 from .highhelp.client import DEFAULT_MAX_IN_FLIGHT
-from .highhelp.wire import check_url
 from .local_keys import LocalKeys, ensure_local_keys
+from .settings_reader import Reader
 
-T = TypeVar("T")
 ENVIRONMENTS = ("development", "production", "test")
 SANDBOX_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
 SANDBOX_PATH = "/sandbox"
@@ -77,89 +75,18 @@ class Settings:
         return self.highhelp_api_url is None
 
 
-class _Reader:
-    """Reads variables and collects problems instead of stopping at the first."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        self.problems: list[str] = []
-        self.sources: dict[str, str] = {}
-
-    def text(self, name: str) -> str | None:
-        value = self.environ.get(name, "").strip()
-        return value or None
-
-    def secret(self, name: str) -> str | None:
-        """NAME itself, or the contents of the file named by NAME_FILE."""
-        inline, path = self.text(name), self.text(f"{name}_FILE")
-        if inline and path:
-            self.problems.append(f"{name} and {name}_FILE: set only one of them")
-            return None
-        if path:
-            self.sources[name] = f"{name}_FILE"
-            try:
-                return Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                self.problems.append(f"{name}_FILE: cannot read {path}: {exc.__class__.__name__}")
-                return None
-        return inline
-
-    def source(self, name: str) -> str:
-        """Which variable a secret came from, for messages: NAME or NAME_FILE."""
-        return self.sources.get(name, name)
-
-    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
-        value = (self.text(name) or default).lower()
-        if value not in options:
-            self.problems.append(f"{name}: must be one of {', '.join(options)}, not {value!r}")
-            return default
-        return value
-
-    def url(self, name: str) -> str | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            return check_url(value).rstrip("/")
-        except ValueError as exc:
-            self.problems.append(f"{name}: {exc}")
-            return None
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.text(name)
-        if value is None:
-            return default
-        if not value.isdigit() or not low <= int(value) <= high:
-            self.problems.append(f"{name}: must be a whole number from {low} to {high}")
-            return default
-        return int(value)
-
-    def parsed(self, name: str, text: str | None, parse: Callable[[str], T]) -> T | None:
-        """`parse(text)`, or None with a problem naming the variable the text came from."""
-        if text is None:
-            return None
-        try:
-            return parse(text)
-        except ValueError as exc:
-            self.problems.append(f"{self.source(name)}: {exc}")
-            return None
-
-    def require(self, name: str, value: object, why: str) -> None:
-        if value is None:
-            self.problems.append(f"{name}: required {why}")
-
-    def not_a_placeholder(self, name: str, text: str | None) -> None:
-        """A problem naming the variable (never the value) when a secret is a stand-in."""
-        if text is None:
-            return
-        # HIGHHELP_CALLBACK_HMAC_KEY may list several keys for rotation; each must be a real one.
-        values = text.split(",") if name == "HIGHHELP_CALLBACK_HMAC_KEY" else [text]
-        reasons = {reason for value in values if (reason := placeholder_reason(value))}
-        for reason in sorted(reasons):
-            self.problems.append(
-                f"{self.source(name)}: {reason}, not a random secret; in production set a random value, "
-                "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
-            )
+def _refuse_placeholder(read: Reader, name: str, text: str | None) -> None:
+    """A problem naming the variable (never the value) when a secret is a stand-in."""
+    if text is None:
+        return
+    # HIGHHELP_CALLBACK_HMAC_KEY may list several keys for rotation; each must be a real one.
+    values = text.split(",") if name == "HIGHHELP_CALLBACK_HMAC_KEY" else [text]
+    reasons = {reason for value in values if (reason := placeholder_reason(value))}
+    for reason in sorted(reasons):
+        read.problems.append(
+            f"{read.source(name)}: {reason}, not a random secret; in production set a random value, "
+            "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
 
 
 def placeholder_reason(value: str) -> str | None:
@@ -189,7 +116,7 @@ def database_url(url: str) -> str:
 
 def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     """Read and check every setting; ConfigError lists all problems at once."""
-    read = _Reader(environ)
+    read = Reader(environ)
     environment = read.choice("APP_ENV", ENVIRONMENTS, "production")
     production = environment == "production"
     in_production = "in production (APP_ENV=production)"
@@ -232,7 +159,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         for name, text in zip(
             SECRETS_CHECKED_IN_PRODUCTION, (secret_key, hmac_key_text, callback_hmac_text), strict=True
         ):
-            read.not_a_placeholder(name, text)
+            _refuse_placeholder(read, name, text)
     else:
         # Locally every secret has a default, generated once into the instance folder.
         local_keys = ensure_local_keys(instance_path)
@@ -273,7 +200,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
 
 
 def _request_signer(
-    read: _Reader, algorithm: str, private_key_pem: str | None, hmac_text: str | None, why: str
+    read: Reader, algorithm: str, private_key_pem: str | None, hmac_text: str | None, why: str
 ) -> signing.RsaSigner | signing.HmacSigner | None:
     if algorithm == "hmac":
         read.require("HIGHHELP_HMAC_KEY", hmac_text, why + " and HIGHHELP_REQUEST_SIGNATURE=hmac")
@@ -292,7 +219,7 @@ def _single_hmac_signer(text: str) -> signing.HmacSigner:
 
 
 def _callback_verifier(
-    read: _Reader, algorithm: str, public_pem: str | None, hmac_text: str | None, why: str
+    read: Reader, algorithm: str, public_pem: str | None, hmac_text: str | None, why: str
 ) -> signing.RsaVerifier | signing.HmacVerifier | None:
     if algorithm == "hmac":
         name = "HIGHHELP_CALLBACK_HMAC_KEY"

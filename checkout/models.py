@@ -6,6 +6,7 @@ keep payments correct live in the database as constraints, not only in Python.
 
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import datetime
 from typing import Any
@@ -26,12 +27,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 from .highhelp import assumed
 from .highhelp.wire import PAYMENT_ID_MAX_LENGTH
-from .sqltypes import UtcDateTime, utcnow
+from .payments.alerts import STORED_VERDICTS, AlertKind
+from .sqltypes import UtcDateTime, sql_in, utcnow
 
 # HighHelp's state as `status:sub_status`, each part as long as HighHelp may send it.
 STATE_LENGTH = 2 * assumed.STATUS_MAX_LENGTH + 1
 # `{project_id}:{payment_id}:{status}:{sub_status}`.
 ALERT_KEY_LENGTH = assumed.PROJECT_ID_MAX_LENGTH + PAYMENT_ID_MAX_LENGTH + STATE_LENGTH + 2
+
+
+class OrderStatus(enum.StrEnum):
+    """Whether an order is still to be paid."""
+
+    OPEN = "open"
+    PAID = "paid"
 
 
 def new_token() -> str:
@@ -77,7 +86,7 @@ class Order(db.Model):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("length(currency) = 3 AND currency = upper(currency)", name="currency_code"),
-        CheckConstraint("status IN ('open', 'paid')", name="status_known"),
+        CheckConstraint(sql_in("status", OrderStatus), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -87,7 +96,7 @@ class Order(db.Model):
     description: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(2))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -97,7 +106,7 @@ class Order(db.Model):
     @property
     def is_paid(self) -> bool:
         """True once a payment with the right amount succeeded."""
-        return self.status == "paid"
+        return self.status == OrderStatus.PAID
 
 
 class OrderLine(db.Model):
@@ -186,6 +195,10 @@ class CallbackAlert(db.Model):
     """Every signed alert HighHelp sent, once per idempotency key, with what we did about it."""
 
     __tablename__ = "callback_alerts"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", AlertKind), name="kind_known"),
+        CheckConstraint(sql_in("verdict", STORED_VERDICTS), name="verdict_known"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # `{project_id}:{payment_id}:{status}:{sub_status}` as the signature writes each part (null

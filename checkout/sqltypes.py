@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
@@ -33,3 +35,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def sql_in(column: str, members: Iterable[enum.StrEnum]) -> str:
+    """The text of a CHECK constraint: `column` holds one of `members`."""
+    values = ", ".join(f"'{member.value}'" for member in members)
+    return f"{column} IN ({values})"

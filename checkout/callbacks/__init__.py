@@ -12,6 +12,7 @@ from ..highhelp import assumed
 from ..highhelp.errors import BadPayload, BadSignature
 from ..highhelp.signing import carries_boolean, parse_json_object, verify_signed_body
 from ..highhelp.wire import Callback
+from ..payments.alerts import AlertKind
 from ..payments.service import apply_callback
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ bp = Blueprint("callbacks", __name__, url_prefix="/highhelp/callbacks")
 csrf.exempt(bp)
 
 
-@bp.post("/<any(info, success, decline):kind>")
+@bp.post(f"/<any({', '.join(AlertKind)}):kind>")
 def receive(kind: str) -> tuple[dict[str, str], int]:
     """Verify, record once, apply; 2xx only after the commit, so HighHelp retries anything else."""
     raw = request.get_data()  # an oversized body stops here with 413
@@ -42,7 +43,7 @@ def receive(kind: str) -> tuple[dict[str, str], int]:
     except BadPayload as exc:
         log.warning("callback %s not understood: %s", kind, exc)
         return {"status": "error", "reason": str(exc)}, 400
-    verdict = apply_callback(kind, callback, body)
+    verdict = apply_callback(AlertKind(kind), callback, body)
     log.info(
         "callback %s payment_id=%s state=%s/%s verdict=%s",
         kind,

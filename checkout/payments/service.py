@@ -14,20 +14,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..database import begin_write
 from ..extensions import db
 from ..gateway import current_settings, highhelp_client
-from ..highhelp import BadPayload, Busy, HighHelpError, InvalidRequest, Rejected, Unavailable, assumed
+from ..highhelp import (
+    BadPayload,
+    Busy,
+    HighHelpError,
+    InvalidRequest,
+    Rejected,
+    Unavailable,
+    assumed,
+    statuses,
+)
+from ..highhelp.statuses import PayinState
 from ..highhelp.wire import WIDGET_METHOD_MOBILE, Callback, CreatePayinRequest, PaymentInfo
-from ..models import CallbackAlert, Order, Payment
+from ..models import CallbackAlert, Order, OrderStatus, Payment
 from ..sqltypes import utcnow
-from . import states
-from .states import Outcome, PayinState, Transition, apply_report
+from .alerts import AlertKind, Verdict
+from .states import Outcome, Transition, apply_report
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +66,6 @@ class StartError(enum.StrEnum):
     UNAVAILABLE = "unavailable"  # HighHelp unreachable, slow or failing: try again
     BUSY = "busy"  # this process already waits on as many HighHelp calls as it allows: try again
     REFUSED = "refused"  # HighHelp (or our own check) said no
-
-
-class Inbox(enum.StrEnum):
-    """What the inbox says of an alert before the state machine sees it."""
-
-    DUPLICATE = "duplicate"  # the same alert (same key) was recorded before: nothing to do
-    ORPHAN = "orphan"  # no payment of ours has this payment_id in this cash register
 
 
 @dataclass(frozen=True)
@@ -214,23 +217,32 @@ def record_report(
 ) -> Transition:
     """Apply one report from HighHelp to a payment inside the caller's write transaction."""
     for _ in range(CAS_ATTEMPTS):
-        current = PayinState.from_key(payment.state) if payment.state else states.NEW
+        current = PayinState.from_key(payment.state) if payment.state else statuses.NEW
         transition = apply_report(current, reported)
         values = _changes(payment, current, transition, reported, info, description)
         if not values:
             return transition
-        result = db.session.execute(
+        won = _updated(
             update(Payment)
             .where(Payment.id == payment.id, Payment.version == payment.version)
             .values(version=payment.version + 1, **values)
-            .execution_options(synchronize_session=False)
+            .returning(Payment.id)
         )
         db.session.refresh(payment)
-        if result.rowcount == 1:
-            if transition.changed and transition.state == states.SUCCESS:
+        if won:
+            if transition.changed and transition.state == statuses.SUCCESS:
                 _mark_order_paid(payment)
             return transition
     raise RuntimeError(f"payment {payment.payment_id} kept changing; giving up this report")
+
+
+def _updated(statement: Update) -> bool:
+    """Run a conditional UPDATE … RETURNING; True when it matched a row.
+
+    What the database returns is the same on SQLite and PostgreSQL; rowcount is not always.
+    """
+    returned = db.session.execute(statement.execution_options(synchronize_session=False)).first()
+    return returned is not None
 
 
 def _changes(
@@ -250,7 +262,7 @@ def _changes(
         )
         if transition.state.is_final:
             values["is_open"] = False
-        if transition.state == states.DECLINE:
+        if transition.state == statuses.DECLINE:
             values["decline_step"] = current.key
     problem = amount_problem(payment, info)
     if transition.outcome is Outcome.CONFLICT:
@@ -264,13 +276,13 @@ def _mark_order_paid(payment: Payment) -> None:
     if payment.needs_review:
         log.warning("payment %s succeeded but needs review: %s", payment.payment_id, payment.review_reason)
         return
-    result = db.session.execute(
+    paid_now = _updated(
         update(Order)
-        .where(Order.id == payment.order_id, Order.status == "open")
-        .values(status="paid", paid_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .where(Order.id == payment.order_id, Order.status == OrderStatus.OPEN)
+        .values(status=OrderStatus.PAID, paid_at=utcnow())
+        .returning(Order.id)
     )
-    if result.rowcount == 0:
+    if not paid_now:
         # The order was already paid by another attempt: money came twice, a person must refund.
         db.session.execute(
             update(Payment)
@@ -280,7 +292,7 @@ def _mark_order_paid(payment: Payment) -> None:
     db.session.expire(payment.order)
 
 
-def apply_callback(kind: str, callback: Callback, body: dict[str, Any]) -> str:
+def apply_callback(kind: AlertKind, callback: Callback, body: dict[str, Any]) -> Verdict:
     """Record a verified alert once, apply it, and say what happened; commits before returning."""
     begin_write()
     reported = PayinState(callback.status.status, callback.status.sub_status)
@@ -294,7 +306,7 @@ def apply_callback(kind: str, callback: Callback, body: dict[str, Any]) -> str:
             payment_id=callback.general.payment_id,
             kind=kind,
             state=reported.key,
-            verdict="received",
+            verdict=Verdict.RECEIVED,
             body=body,
             received_at=utcnow(),
         )
@@ -303,17 +315,18 @@ def apply_callback(kind: str, callback: Callback, body: dict[str, Any]) -> str:
     ).scalar()
     if alert_id is None:
         db.session.rollback()
-        return Inbox.DUPLICATE
+        return Verdict.DUPLICATE
     payment = db.session.execute(
         select(Payment).where(Payment.payment_id == callback.general.payment_id)
     ).scalar()
+    detail: str | None
     if payment is None or callback.project_id != current_settings().project_id:
-        verdict, detail = Inbox.ORPHAN.value, "no payment with this payment_id in this cash register"
+        verdict, detail = Verdict.ORPHAN, "no payment with this payment_id in this cash register"
     else:
         transition = record_report(
             payment, reported, callback.payment_info, callback.status.status_description
         )
-        verdict = transition.outcome.value
+        verdict = Verdict(transition.outcome)
         detail = payment.review_reason if payment.needs_review else None
     db.session.execute(
         update(CallbackAlert).where(CallbackAlert.id == alert_id).values(verdict=verdict, detail=detail)
@@ -341,17 +354,17 @@ def refresh_if_stale(payment: Payment) -> bool:
 
 def _claim_check(payment: Payment, now: datetime, interval: timedelta) -> bool:
     begin_write()
-    result = db.session.execute(
+    claimed = _updated(
         update(Payment)
         .where(
             Payment.id == payment.id,
             or_(Payment.last_checked_at.is_(None), Payment.last_checked_at <= now - interval),
         )
         .values(last_checked_at=now)
-        .execution_options(synchronize_session=False)
+        .returning(Payment.id)
     )
     db.session.commit()
-    return result.rowcount == 1
+    return claimed
 
 
 def _ask_highhelp(payment: Payment) -> None:
@@ -403,8 +416,13 @@ def reconcile(older_than: timedelta, limit: int = 200) -> int:
         if payment.state is None and payment.form_url is None and not _older_than(payment, older_than):
             # Its create may still be on its way; the claim keeps it out of this sweep.
             continue
-        _ask_highhelp(payment)
-        db.session.commit()
+        try:
+            _ask_highhelp(payment)
+            db.session.commit()
+        except SQLAlchemyError:
+            # One payment the database will not take must not stop the sweep for every other.
+            log.exception("payment %s: the answer from /info could not be stored", payment.payment_id)
+            db.session.rollback()
         asked += 1
     return asked
 

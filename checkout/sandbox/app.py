@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..sqltypes import utcnow
 from . import api, control, hosted, overview
-from .config import SandboxConfig, config_from_environ
+from .config import SandboxConfig, build_config
 from .services import EXTENSION_KEY, Services
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,4 +57,4 @@ def build_sandbox(config: SandboxConfig, clock: Callable[[], datetime] = utcnow)
 def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Path | None = None) -> Flask:
     """The standalone sandbox: `gunicorn "checkout.sandbox:create_app()"`, set up by SANDBOX_* variables."""
     folder = Path(instance_path) if instance_path else PROJECT_ROOT / "instance"
-    return build_sandbox(config_from_environ(os.environ if environ is None else environ, folder))
+    return build_sandbox(build_config(os.environ if environ is None else environ, folder))

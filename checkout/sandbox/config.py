@@ -1,4 +1,4 @@
-"""What the sandbox trusts and how it behaves, read from SANDBOX_* variables or from the app."""
+"""What the sandbox trusts and how it behaves: SANDBOX_* variables, and the app's own values when mounted."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..highhelp import signing
 from ..local_keys import LocalKeys
+from ..settings_reader import Reader
 
 DEFAULT_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
 # At least five tries over about a minute; test mode uses the fast schedule.
@@ -49,77 +50,49 @@ class SandboxConfig:
             object.__setattr__(self, "trusted_tokens", tokens)
 
 
-def read_secret(environ: Mapping[str, str], name: str, problems: list[str]) -> str | None:
-    inline, path = environ.get(name, "").strip(), environ.get(f"{name}_FILE", "").strip()
-    if inline and path:
-        problems.append(f"{name} and {name}_FILE: set only one of them")
-        return None
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            problems.append(f"{name}_FILE: cannot read {path}: {exc.__class__.__name__}")
-            return None
-    return inline or None
+@dataclass(frozen=True)
+class MountedApp:
+    """What the app that mounts the sandbox knows, handed over as plain values (never its settings).
+
+    The app's generated local keys are the ones in the instance folder given to `build_config`.
+    """
+
+    project_id: str
+    request_signer: signing.RsaSigner | signing.HmacSigner
+    callback_verifier: signing.RsaVerifier | signing.HmacVerifier
+    test_mode: bool
 
 
-def read_seconds(environ: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
-    """A whole number of seconds from 1 to 3600, or the default when unset."""
-    value = environ.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= 3600:
-        problems.append(f"{name}: must be a whole number of seconds from 1 to 3600")
-        return default
-    return int(value)
+def build_config(
+    environ: Mapping[str, str], instance_path: Path, app: MountedApp | None = None
+) -> SandboxConfig:
+    """The sandbox's settings; unset keys come from `instance_path`, generated there if needed.
 
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def config_from_environ(environ: Mapping[str, str], instance_path: Path) -> SandboxConfig:
-    """Standalone sandbox settings from SANDBOX_* variables; unset keys come from `instance/`."""
-    problems: list[str] = []
-    local = LocalKeys(instance_path)
+    Standalone, SANDBOX_* variables say everything. Mounted in `app`, the sandbox plays the app's
+    cash register, trusts exactly the key the app signs with and signs callbacks the way the app
+    verifies them; of SANDBOX_* it then reads only the callback private key and the resend timer.
+    """
+    read = Reader(environ)
     instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    merchant_pem = read_secret(environ, "SANDBOX_MERCHANT_PUBLIC_KEY", problems)
-    merchant_hmac = read_secret(environ, "SANDBOX_HMAC_KEY", problems)
-    callback_pem = read_secret(environ, "SANDBOX_CALLBACK_PRIVATE_KEY", problems)
-    callback_hmac = read_secret(environ, "SANDBOX_CALLBACK_HMAC_KEY", problems)
-    callback_algorithm = environ.get("SANDBOX_CALLBACK_SIGNATURE", "rsa").strip().lower() or "rsa"
-    rsa_verifier = hmac_verifier = None
-    callback_signer: signing.RsaSigner | signing.HmacSigner | None = None
-    try:
-        public_pem = merchant_pem or (None if merchant_hmac else local.merchant_public_pem())
-        if public_pem:
-            rsa_verifier = signing.RsaVerifier(signing.load_public_keys(public_pem))
-        if merchant_hmac:
-            hmac_verifier = signing.HmacVerifier(signing.parse_hmac_keys(merchant_hmac))
-    except ValueError as exc:
-        problems.append(f"merchant key: {exc}")
-    try:
-        if callback_algorithm == "hmac":
-            key_text = callback_hmac or merchant_hmac or local.hmac_key()
-            callback_signer = signing.HmacSigner(signing.parse_hmac_keys(key_text)[0])
-        elif callback_algorithm == "rsa":
-            private = signing.load_private_key(callback_pem or local.callback_private_pem())
-            callback_signer = signing.RsaSigner(private)
-        else:
-            problems.append("SANDBOX_CALLBACK_SIGNATURE: must be rsa or hmac")
-    except ValueError as exc:
-        problems.append(f"SANDBOX_CALLBACK_PRIVATE_KEY: {exc}")
-    resend_seconds = read_seconds(environ, "SANDBOX_RESEND_SECONDS", 30, problems)
-    if problems or callback_signer is None:
+    local = LocalKeys(instance_path)
+    database_url = f"sqlite:///{instance_path / 'sandbox.sqlite3'}"
+    if app is None:
+        project_id = read.text("SANDBOX_PROJECT_ID") or DEFAULT_PROJECT_ID
+        database_url = read.text("SANDBOX_DATABASE_URL") or database_url
+        test_mode = read.flag("SANDBOX_TEST_MODE")
+        rsa_verifier, hmac_verifier, callback_signer = _from_environ(read, local)
+    else:
+        project_id, test_mode = app.project_id, app.test_mode
+        rsa_verifier, hmac_verifier, callback_signer = _agreeing_with(read, local, app)
+    resend_seconds = read.integer("SANDBOX_RESEND_SECONDS", 30, 1, 3600, "a whole number of seconds")
+    if read.problems or callback_signer is None:
         raise SandboxConfigError(
-            "Sandbox configuration is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+            "Sandbox configuration is invalid:\n" + "\n".join(f"  - {p}" for p in read.problems)
         )
-    test_mode = _flag(environ, "SANDBOX_TEST_MODE")
     retry_delays, sender_interval = timings(test_mode)
     return SandboxConfig(
-        project_id=environ.get("SANDBOX_PROJECT_ID", "").strip() or DEFAULT_PROJECT_ID,
-        database_url=environ.get("SANDBOX_DATABASE_URL", "").strip()
-        or f"sqlite:///{instance_path / 'sandbox.sqlite3'}",
+        project_id=project_id,
+        database_url=database_url,
         callback_signer=callback_signer,
         rsa_verifier=rsa_verifier,
         hmac_verifier=hmac_verifier,
@@ -127,4 +100,64 @@ def config_from_environ(environ: Mapping[str, str], instance_path: Path) -> Sand
         resend_seconds=resend_seconds,
         retry_delays=retry_delays,
         sender_interval=sender_interval,
+    )
+
+
+_Keys = tuple[
+    signing.RsaVerifier | None, signing.HmacVerifier | None, signing.RsaSigner | signing.HmacSigner | None
+]
+
+
+def _from_environ(read: Reader, local: LocalKeys) -> _Keys:
+    """Merchant keys to trust and the callback signer, from SANDBOX_* or the local keys."""
+    merchant_pem = read.secret("SANDBOX_MERCHANT_PUBLIC_KEY")
+    merchant_hmac = read.secret("SANDBOX_HMAC_KEY")
+    callback_hmac = read.secret("SANDBOX_CALLBACK_HMAC_KEY")
+    algorithm = read.choice("SANDBOX_CALLBACK_SIGNATURE", ("rsa", "hmac"), "rsa")
+    public_pem = merchant_pem or (None if merchant_hmac else local.merchant_public_pem())
+    rsa_verifier = read.parsed(
+        "SANDBOX_MERCHANT_PUBLIC_KEY",
+        public_pem,
+        lambda pem: signing.RsaVerifier(signing.load_public_keys(pem)),
+    )
+    hmac_verifier = read.parsed(
+        "SANDBOX_HMAC_KEY", merchant_hmac, lambda text: signing.HmacVerifier(signing.parse_hmac_keys(text))
+    )
+    callback_signer: signing.RsaSigner | signing.HmacSigner | None
+    if algorithm == "hmac":
+        callback_signer = read.parsed(
+            "SANDBOX_CALLBACK_HMAC_KEY",
+            callback_hmac or merchant_hmac or local.hmac_key(),
+            lambda text: signing.HmacSigner(signing.parse_hmac_keys(text)[0]),
+        )
+    else:
+        callback_signer = _rsa_callback_signer(read, local)
+    return rsa_verifier, hmac_verifier, callback_signer
+
+
+def _agreeing_with(read: Reader, local: LocalKeys, app: MountedApp) -> _Keys:
+    """Trust exactly the key the app signs with; sign callbacks the way the app verifies them."""
+    signer = app.request_signer
+    rsa_verifier = hmac_verifier = None
+    if isinstance(signer, signing.RsaSigner):
+        rsa_verifier = signing.RsaVerifier([signer.private_key.public_key()])
+    else:
+        hmac_verifier = signing.HmacVerifier([signer.key])
+    verifier = app.callback_verifier
+    if isinstance(verifier, signing.HmacVerifier):
+        return rsa_verifier, hmac_verifier, signing.HmacSigner(verifier.keys[0])
+    callback_signer = _rsa_callback_signer(read, local)
+    trusted = {key.public_numbers() for key in verifier.public_keys}
+    if callback_signer and callback_signer.private_key.public_key().public_numbers() not in trusted:
+        read.problems.append(
+            "HIGHHELP_CALLBACK_PUBLIC_KEY is not the sandbox's callback key: unset it, or give the "
+            "sandbox its private half in SANDBOX_CALLBACK_PRIVATE_KEY(_FILE)"
+        )
+    return rsa_verifier, hmac_verifier, callback_signer
+
+
+def _rsa_callback_signer(read: Reader, local: LocalKeys) -> signing.RsaSigner | None:
+    pem = read.secret("SANDBOX_CALLBACK_PRIVATE_KEY") or local.callback_private_pem()
+    return read.parsed(
+        "SANDBOX_CALLBACK_PRIVATE_KEY", pem, lambda text: signing.RsaSigner(signing.load_private_key(text))
     )

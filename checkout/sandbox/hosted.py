@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from ..highhelp import statuses
 from ..money import format_money
-from ..payments import states
-from ..payments.states import PayinState
 from . import scenarios, texts
 from .payins import MAX_RESENDS, MAX_WRONG_CODES, WAITING_FOR_CODE
 from .services import services
@@ -22,12 +21,12 @@ ERRORS = frozenset({"bad_phone", "bad_operator", "wrong_code", "empty_code", "re
 
 def phase_of(payin: SandboxPayin) -> str:
     """Which screen the payer sees."""
-    state = PayinState(payin.status, payin.sub_status)
-    if state == states.SUCCESS:
+    state = payin.state
+    if state == statuses.SUCCESS:
         return "success"
-    if state == states.DECLINE:
+    if state == statuses.DECLINE:
         return "declined"
-    if state == states.NEW:
+    if state == statuses.NEW:
         return "phone"
     if state in WAITING_FOR_CODE:
         return "code"

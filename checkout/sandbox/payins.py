@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..highhelp import statuses
+from ..highhelp.statuses import PayinState
 from ..highhelp.wire import CreatePayinRequest, PayinRequest
-from ..payments import states
-from ..payments.states import PayinState
 from ..sqltypes import utcnow
 from . import scenarios
 from .callbacks import Outbox
@@ -24,7 +24,7 @@ MAX_WRONG_CODES = 3
 MAX_RESENDS = 3
 OTP_DIGITS = 6
 DEFAULT_LIFETIME = 600
-WAITING_FOR_CODE = (states.AWAITING_3DS_RESULT, states.INVALID_VERIFICATION)
+WAITING_FOR_CODE = (statuses.AWAITING_3DS_RESULT, statuses.INVALID_VERIFICATION)
 
 # Why a payin was declined: the code the hosted page translates, and HighHelp's description.
 REASONS = {
@@ -95,8 +95,8 @@ class Payins:
                 success_url=general.merchant_success_callback_url,
                 decline_url=general.merchant_decline_callback_url,
                 lifetime=lifetime,
-                status=states.NEW.status,
-                sub_status=states.NEW.sub_status,
+                status=statuses.NEW.status,
+                sub_status=statuses.NEW.sub_status,
                 fault_mode=fault_mode,
                 fault_delay=fault_delay,
                 created_at=now,
@@ -115,10 +115,10 @@ class Payins:
         """Decline a payin that is not final; a declined one stays as it is."""
 
         def cancel(session: Session, payin: SandboxPayin) -> None:
-            if payin.status == states.Status.SUCCESS:
+            if payin.status == statuses.Status.SUCCESS:
                 raise Refusal(409, "payin already succeeded and cannot be cancelled")
             if not payin.is_final:
-                self._move(session, payin, states.DECLINE, "cancelled")
+                self._move(session, payin, statuses.DECLINE, "cancelled")
 
         return self._referenced(body, cancel)
 
@@ -126,11 +126,11 @@ class Payins:
         """Finalize a paid payin to success [assumed: confirm means 'finish what the operator paid']."""
 
         def confirm(session: Session, payin: SandboxPayin) -> None:
-            if payin.status == states.Status.SUCCESS:
+            if payin.status == statuses.Status.SUCCESS:
                 return
-            if PayinState(payin.status, payin.sub_status) != states.PAID:
+            if payin.state != statuses.PAID:
                 raise Refusal(409, f"payin is {payin.state_key}; only a paid payin can be confirmed")
-            self._move(session, payin, states.SUCCESS)
+            self._move(session, payin, statuses.SUCCESS)
 
         return self._referenced(body, confirm)
 
@@ -154,15 +154,15 @@ class Payins:
             return "bad_phone"
 
         def accept(session: Session, payin: SandboxPayin) -> str | None:
-            if PayinState(payin.status, payin.sub_status) != states.NEW:
+            if payin.state != statuses.NEW:
                 return None
             payin.operator, payin.phone = operator, number
             payin.scenario = scenarios.scenario_for(number)
             if payin.scenario == scenarios.CALLBACKS_LOST:
                 payin.fault_mode = "drop"
-            self._move(session, payin, states.REQUISITES)
+            self._move(session, payin, statuses.REQUISITES)
             payin.otp, payin.otp_sent_at = _new_otp(), self.clock()
-            self._move(session, payin, states.AWAITING_3DS_RESULT)
+            self._move(session, payin, statuses.AWAITING_3DS_RESULT)
             return None
 
         return self._on_page(token, accept)
@@ -174,17 +174,17 @@ class Payins:
             return "empty_code"
 
         def check(session: Session, payin: SandboxPayin) -> str | None:
-            if PayinState(payin.status, payin.sub_status) not in WAITING_FOR_CODE:
+            if payin.state not in WAITING_FOR_CODE:
                 return None
-            self._move(session, payin, states.SENT_VERIFICATION)
+            self._move(session, payin, statuses.SENT_VERIFICATION)
             if secrets.compare_digest(code, payin.otp or ""):
                 self._finish_right_code(session, payin)
                 return None
             payin.wrong_codes += 1
-            self._move(session, payin, states.INVALID_VERIFICATION)
+            self._move(session, payin, statuses.INVALID_VERIFICATION)
             if payin.wrong_codes < MAX_WRONG_CODES:
                 return "wrong_code"
-            self._move(session, payin, states.DECLINE, "wrong_codes")
+            self._move(session, payin, statuses.DECLINE, "wrong_codes")
             return None
 
         return self._on_page(token, check)
@@ -193,12 +193,12 @@ class Payins:
         """Send a new OTP once the timer allows; the fourth request declines the payin."""
 
         def resend(session: Session, payin: SandboxPayin) -> str | None:
-            if PayinState(payin.status, payin.sub_status) not in WAITING_FOR_CODE:
+            if payin.state not in WAITING_FOR_CODE:
                 return None
             if self.resend_wait(payin) > 0:
                 return "resend_in"
             if payin.resends >= MAX_RESENDS:
-                self._move(session, payin, states.DECLINE, "resends")
+                self._move(session, payin, statuses.DECLINE, "resends")
                 return None
             payin.resends += 1
             payin.otp, payin.otp_sent_at = _new_otp(replacing=payin.otp), self.clock()
@@ -246,7 +246,7 @@ class Payins:
         with self.store.transaction() as session:
             overdue = session.execute(
                 select(SandboxPayin).where(
-                    SandboxPayin.status == states.Status.PROCESSING,
+                    SandboxPayin.status == statuses.Status.PROCESSING,
                     SandboxPayin.expires_at <= self.clock(),
                 )
             ).scalars()
@@ -263,21 +263,21 @@ class Payins:
     def _finish_right_code(self, session: Session, payin: SandboxPayin) -> None:
         scenario = payin.scenario
         if scenario == scenarios.SUCCESS_WITHOUT_PAID:
-            self._move(session, payin, states.SUCCESS)
+            self._move(session, payin, statuses.SUCCESS)
             return
-        self._move(session, payin, states.PAID)
+        self._move(session, payin, statuses.PAID)
         if scenario == scenarios.OPERATOR_DECLINE:
-            self._move(session, payin, states.DECLINE, "operator")
+            self._move(session, payin, statuses.DECLINE, "operator")
         elif scenario != scenarios.STAYS_PENDING:
-            self._move(session, payin, states.SUCCESS)
+            self._move(session, payin, statuses.SUCCESS)
 
     def _move(
         self, session: Session, payin: SandboxPayin, target: PayinState, reason: str | None = None
     ) -> None:
-        current = PayinState(payin.status, payin.sub_status)
+        current = payin.state
         # Lifetime end and merchant cancel decline from any step; everything else follows the seed.
-        allowed = target in states.PROTOCOL_TRANSITIONS[current] or (
-            target == states.DECLINE and not current.is_final
+        allowed = target in statuses.PROTOCOL_TRANSITIONS[current] or (
+            target == statuses.DECLINE and not current.is_final
         )
         if not allowed:
             raise ValueError(f"sandbox bug: {current.key} → {target.key} is not a protocol transition")
@@ -289,7 +289,7 @@ class Payins:
 
     def _expire_if_due(self, session: Session, payin: SandboxPayin) -> None:
         if not payin.is_final and payin.expires_at <= self.clock():
-            self._move(session, payin, states.DECLINE, "expired")
+            self._move(session, payin, statuses.DECLINE, "expired")
 
     def _check_project(self, project_id: str) -> None:
         if project_id != self.config.project_id:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from ..highhelp.statuses import PayinState
 from ..sqlite import tune_sqlite
 from ..sqltypes import UtcDateTime, utcnow
 
@@ -62,14 +63,19 @@ class SandboxPayin(Base):
     )
 
     @property
+    def state(self) -> PayinState:
+        """The status and sub-status together."""
+        return PayinState(self.status, self.sub_status)
+
+    @property
     def is_final(self) -> bool:
         """Success and decline never change."""
-        return self.status in ("success", "decline")
+        return self.state.is_final
 
     @property
     def state_key(self) -> str:
         """`status` or `status:sub_status`."""
-        return f"{self.status}:{self.sub_status}" if self.sub_status else self.status
+        return self.state.key
 
 
 class SandboxDelivery(Base):

@@ -41,11 +41,11 @@ def upgrade():
     with op.batch_alter_table('callback_alerts', schema=None) as batch_op:
         batch_op.alter_column('idempotency_key', existing_type=sa.String(OLD_KEY), type_=sa.String(NEW_KEY))
         batch_op.alter_column('state', existing_type=sa.String(OLD_STATE), type_=sa.String(NEW_STATE))
-    _rewrite_null_sub_status_keys(NULL_TEXT)
+    _rewrite_null_sub_status_keys("", NULL_TEXT)
 
 
 def downgrade():
-    _rewrite_null_sub_status_keys("")
+    _rewrite_null_sub_status_keys(NULL_TEXT, "")
     with op.batch_alter_table('callback_alerts', schema=None) as batch_op:
         batch_op.alter_column('state', existing_type=sa.String(NEW_STATE), type_=sa.String(OLD_STATE))
         batch_op.alter_column('idempotency_key', existing_type=sa.String(NEW_KEY), type_=sa.String(OLD_KEY))
@@ -60,18 +60,18 @@ def downgrade():
         batch_op.drop_column('state_changed_at')
 
 
-def _rewrite_null_sub_status_keys(null_text):
+def _rewrite_null_sub_status_keys(old_text, new_text):
     """Write a null sub_status in stored keys as the signature does ("None"), or back ("")."""
     connection = op.get_bind()
     alerts = sa.table('callback_alerts', sa.column('id'), sa.column('idempotency_key'), sa.column('body', sa.JSON))
     taken = set(connection.execute(sa.select(alerts.c.idempotency_key)).scalars())
     for alert_id, key, body in connection.execute(sa.select(alerts.c.id, alerts.c.idempotency_key, alerts.c.body)):
-        if ((body or {}).get('status') or {}).get('sub_status') is not None:
+        null_sub_status = ((body or {}).get('status') or {}).get('sub_status') is None
+        if not null_sub_status or not key.endswith(f":{old_text}"):
             continue
-        base = key.rsplit(':', 1)[0]
-        new_key = f"{base}:{null_text}"
+        new_key = key[: len(key) - len(old_text)] + new_text
         # A repeat stored under both spellings keeps its old key: the first row is the alert.
-        if new_key != key and new_key not in taken:
+        if new_key not in taken:
             connection.execute(sa.update(alerts).where(alerts.c.id == alert_id).values(idempotency_key=new_key))
             taken.discard(key)
             taken.add(new_key)

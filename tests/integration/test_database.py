@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from checkout.database import begin_write
 from checkout.extensions import db
 from checkout.models import CallbackAlert, Order, Payment
+from tests.conftest import PROJECT_ID
+
+# The last revision before alert keys were written as the signature writes them.
+BEFORE_ALERT_KEYS_AS_SIGNED = "15291726b7d4"
 
 
 def make_order(**changes: object) -> Order:
@@ -133,3 +141,40 @@ def test_sqlite_write_transaction_takes_the_lock_up_front(app: Flask) -> None:
             connection.exec_driver_sql("CREATE TABLE scratch (id INTEGER)")
         other.dispose()
         db.session.rollback()
+
+
+def test_stored_alerts_are_carried_over_and_back_by_the_migrations(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """Keys of a null sub_status are rewritten as signed, and the old "duplicate" verdict as "unchanged"."""
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    old_key = f"{PROJECT_ID}:pay-1:success:"
+    rows = (
+        (old_key, "applied", None),
+        (f"{PROJECT_ID}:pay-1:processing:paid", "duplicate", "paid"),
+    )
+    insert = text(
+        "INSERT INTO callback_alerts (idempotency_key, payment_id, kind, state, verdict, body, received_at)"
+        " VALUES (:key, 'pay-1', 'info', 'success', :verdict, :body, '2026-11-28 12:00:00')"
+    )
+    with app.app_context():
+        downgrade(revision="base")
+        upgrade(revision=BEFORE_ALERT_KEYS_AS_SIGNED)
+        with db.engine.begin() as connection:
+            for key, verdict, sub_status in rows:
+                body = json.dumps({"status": {"status": "x", "sub_status": sub_status}})
+                connection.execute(insert, {"key": key, "verdict": verdict, "body": body})
+        upgrade()
+        stored = stored_alerts()
+        assert stored == [
+            (f"{PROJECT_ID}:pay-1:success:None", "applied"),
+            (f"{PROJECT_ID}:pay-1:processing:paid", "unchanged"),
+        ]
+        downgrade(revision=BEFORE_ALERT_KEYS_AS_SIGNED)
+        assert stored_alerts() == [(old_key, "applied"), (f"{PROJECT_ID}:pay-1:processing:paid", "duplicate")]
+
+
+def stored_alerts() -> list[tuple[str, str]]:
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT idempotency_key, verdict FROM callback_alerts ORDER BY id"))
+        return [(key, verdict) for key, verdict in rows]

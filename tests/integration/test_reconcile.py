@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -137,7 +138,9 @@ def test_each_payment_is_asked_about_once_per_sweep(shop: Flask, double: HighHel
     assert sorted(info_calls(double)) == ["pay-0", "pay-1", "pay-2"]
 
 
-def test_two_workers_never_refresh_the_same_payment_at_once(shop: Flask, double: HighHelpDouble) -> None:
+def test_two_workers_never_refresh_the_same_payment_at_once(
+    shop: Flask, double: HighHelpDouble, make_app: Callable[..., Flask]
+) -> None:
     quiet_attempts(shop, double, 6)
     in_flight: dict[str, int] = {}
     overlaps: list[str] = []
@@ -156,7 +159,11 @@ def test_two_workers_never_refresh_the_same_payment_at_once(shop: Flask, double:
 
     double.reply = slow_info
     counts: list[int] = []
-    workers = [threading.Thread(target=lambda: counts.append(run_reconcile(shop))) for _ in range(2)]
+    # Two worker processes: two apps, each with its own HighHelp client and its own slots.
+    other = make_app(HIGHHELP_API_URL=double.url)
+    workers = [
+        threading.Thread(target=lambda app=app: counts.append(run_reconcile(app))) for app in (shop, other)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -258,3 +265,15 @@ def test_a_polled_status_asks_again_after_the_refresh_interval(shop: Flask, doub
         db.session.commit()
     client.get(f"/orders/{token}/status")
     assert info_calls(double) == ["pay-1", "pay-1"]
+
+
+def test_an_answer_with_nul_text_does_not_stop_the_sweep(shop: Flask, double: HighHelpDouble) -> None:
+    quiet_attempts(shop, double, 2)
+    declined = reports("decline")
+    double.reply = lambda path, body: Reply.json(
+        200, {**json.loads(declined(path, body).body), "status_description": "lifetime\x00 expired"}
+    )
+    assert run_reconcile(shop) == 2
+    for payment_id in ("pay-0", "pay-1"):
+        payment = payment_row(shop, payment_id)
+        assert (payment.state, payment.status_description) == ("decline", "lifetime\ufffd expired")

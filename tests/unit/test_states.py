@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checkout.payments import states
-from checkout.payments.states import (
+from checkout.highhelp import statuses
+from checkout.highhelp.statuses import (
     AWAITING_3DS_RESULT,
     DECLINE,
     INVALID_VERIFICATION,
@@ -18,10 +18,10 @@ from checkout.payments.states import (
     REQUISITES,
     SENT_VERIFICATION,
     SUCCESS,
-    Outcome,
     PayinState,
-    apply_report,
 )
+from checkout.payments import states
+from checkout.payments.states import Outcome, apply_report
 
 UNKNOWN_STATES = [
     PayinState("processing", "queued_at_operator"),
@@ -30,7 +30,7 @@ UNKNOWN_STATES = [
     PayinState("refund"),
     PayinState("processing"),
 ]
-ANY_STATE = st.sampled_from([*states.KNOWN_STATES, *UNKNOWN_STATES])
+ANY_STATE = st.sampled_from([*statuses.KNOWN_STATES, *UNKNOWN_STATES])
 
 
 def fold(reports: list[PayinState], start: PayinState = NEW) -> PayinState:
@@ -45,7 +45,7 @@ def protocol_paths(draw: st.DrawFn) -> list[PayinState]:
     """A walk HighHelp itself could take, along PROTOCOL_TRANSITIONS, from new."""
     path = [NEW]
     for _ in range(draw(st.integers(0, 12))):
-        successors = sorted(states.PROTOCOL_TRANSITIONS[path[-1]], key=lambda state: state.key)
+        successors = sorted(statuses.PROTOCOL_TRANSITIONS[path[-1]], key=lambda state: state.key)
         if not successors:
             break
         path.append(draw(st.sampled_from(successors)))
@@ -68,7 +68,7 @@ def test_wrong_code_and_reentry_alternate() -> None:
 
 def test_repeated_report_is_a_no_op() -> None:
     transition = apply_report(PAID, PAID)
-    assert transition.outcome is Outcome.DUPLICATE
+    assert transition.outcome is Outcome.UNCHANGED
     assert not transition.changed
 
 
@@ -100,7 +100,7 @@ def test_unknown_state_is_kept_but_never_final(unknown: PayinState) -> None:
 
 
 def test_state_key_round_trip() -> None:
-    for state in [*states.KNOWN_STATES, *UNKNOWN_STATES]:
+    for state in [*statuses.KNOWN_STATES, *UNKNOWN_STATES]:
         assert PayinState.from_key(state.key) == state
     assert SUCCESS.key == "success"
     assert PAID.key == "processing:paid"
@@ -154,3 +154,9 @@ def test_reordered_delivery_ends_in_the_true_outcome(path: list[PayinState], rng
         assert outcome == path[-1]
     else:
         assert not outcome.is_final
+
+
+def test_a_final_status_with_another_sub_status_changes_nothing() -> None:
+    transition = apply_report(statuses.SUCCESS, PayinState("success", "ok"))
+    assert (transition.outcome, transition.state) == (Outcome.UNCHANGED, statuses.SUCCESS)
+    assert apply_report(statuses.SUCCESS, PayinState("decline", "operator")).outcome is Outcome.CONFLICT
