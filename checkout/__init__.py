@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import body_limit, converters, database, errors, gateway, health, i18n, models, security
+from . import body_limit, converters, database, errors, gateway, health, host_check, i18n, models, security
 from .callbacks import bp as callbacks_bp
 from .cli import highhelp_cli
 from .config import ConfigError, Settings, load_settings
@@ -53,6 +53,7 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
         # The PaaS router is the one proxy in front: trust its X-Forwarded-For and -Proto, so the
         # customer's own IP address reaches HighHelp and URLs are https.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    host_check.init_app(app)
     for command in (highhelp_cli, shop_cli, payments_cli):
         app.cli.add_command(command)
     return app
@@ -68,7 +69,9 @@ def register_config(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_URI=storage_uri(settings.redis_url),
         RATELIMIT_STORAGE_OPTIONS=storage_options(settings.redis_url),
         RATELIMIT_KEY_PREFIX=settings.redis_key_prefix,
-        RATELIMIT_HEADERS_ENABLED=True,
+        # Off: Flask-Limiter would stamp its own Retry-After on every answer, the busy page's included;
+        # a 429 gets one from the error page instead.
+        RATELIMIT_HEADERS_ENABLED=False,
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LANGUAGE,
         WTF_CSRF_TIME_LIMIT=None,
         PREFERRED_URL_SCHEME="https" if settings.is_production else "http",

@@ -69,12 +69,19 @@ CREATE_READ_TIMEOUT: Final[float] = 10.0
 INFO_READ_TIMEOUT: Final[float] = 5.0
 # Confirm and cancel: a merchant's action, retried by hand.
 ACTION_READ_TIMEOUT: Final[float] = 10.0
+# The whole answer must arrive within connect + read timeout (a trickling server does not get
+# longer), and be no larger than this: HighHelp's answers are a few hundred bytes.
+ANSWER_MAX_BYTES: Final[int] = 64 * 1024
 
 # §1 answers and §4 callbacks: the seed gives no length for status and sub_status, nor for
 # payment_info's method, widget_method and type. Unknown values are stored and never final, so
 # refusing a long one would make HighHelp retry a signed alert forever; accept up to this many
 # characters (the longest known value, "awaiting_3ds_result", has 19).
 STATUS_MAX_LENGTH: Final[int] = 128
+# §4: the seed's alert key is `{project_id}:{payment_id}:{status}:{sub_status}`, and we store a
+# state as `status:sub_status`: a status containing the separator would read back as another
+# (a "success:x" would look final). No status has one; such a body is refused.
+STATUS_SEPARATOR: Final[str] = ":"
 # Descriptions are HighHelp's free text: any length the body limit allows is accepted, and this
 # much is stored.
 DESCRIPTION_STORED_LENGTH: Final[int] = 1024

@@ -6,10 +6,12 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 
 from . import assumed
 from .errors import BadPayload, Busy, HighHelpError, InvalidRequest, Rejected, Unavailable
@@ -17,10 +19,10 @@ from .signing import Signer, parse_json_object, request_headers
 from .wire import (
     CreatePayinAnswer,
     CreatePayinRequest,
-    Incoming,
     PayinAnswer,
     PayinInfoAnswer,
     PayinRequest,
+    storable_text,
 )
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,9 @@ READ_TIMEOUTS = {
 }
 # Calls one client makes at once unless told otherwise.
 DEFAULT_MAX_IN_FLIGHT = 2
+READ_CHUNK_BYTES = 16 * 1024
 
-AnswerT = TypeVar("AnswerT", bound=Incoming)
+AnswerT = TypeVar("AnswerT", bound=PayinAnswer)
 
 
 class HighHelpClient:
@@ -66,6 +69,9 @@ class HighHelpClient:
         # A stalled HighHelp holds each caller for a whole read timeout; capping the calls in
         # flight keeps the rest of a process's threads for pages, callbacks and health checks.
         self._in_flight = threading.BoundedSemaphore(max_in_flight)
+        # Other calls (status refreshes, mostly) may not take the last slot, so a customer pressing
+        # Pay finds one even while HighHelp is slow to answer the polls.
+        self._not_creates = threading.BoundedSemaphore(max(1, max_in_flight - 1))
         self.max_in_flight = max_in_flight
 
     def create_payin(self, request: CreatePayinRequest) -> CreatePayinAnswer:
@@ -126,32 +132,64 @@ class HighHelpClient:
         """(connect, read) seconds for one call."""
         return self.timeouts or (assumed.CONNECT_TIMEOUT, READ_TIMEOUTS[path])
 
+    @contextmanager
+    def _slot(self, path: str) -> Iterator[None]:
+        """Hold one of the process's call slots for `path`, or raise Busy without waiting."""
+        with ExitStack() as held:
+            semaphores = (self._in_flight,) if path == CREATE_PATH else (self._not_creates, self._in_flight)
+            for semaphore in semaphores:
+                if not semaphore.acquire(blocking=False):
+                    raise Busy(
+                        f"{self.max_in_flight} call(s) to HighHelp already in flight; nothing was sent"
+                    )
+                held.callback(semaphore.release)
+            yield
+
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if not self._in_flight.acquire(blocking=False):
-            raise Busy(f"{self.max_in_flight} call(s) to HighHelp already in flight; nothing was sent")
-        try:
-            response = self.session.post(
-                self.base_url + path,
-                data=data,
-                timeout=self.timeouts_for(path),
-                headers=self.signed_headers(body),
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise Unavailable(f"HighHelp did not answer in time ({exc.__class__.__name__})") from exc
-        except requests.RequestException as exc:
-            raise Unavailable(f"HighHelp could not be reached ({exc.__class__.__name__})") from exc
-        finally:
-            self._in_flight.release()
-        return _read_answer(response)
+        timeouts = self.timeouts_for(path)
+        with self._slot(path):
+            # requests' read timeout bounds each read, not the answer: one byte every few seconds
+            # would hold the slot for ever. The whole answer gets connect + read seconds (plus the
+            # read in progress) and at most ANSWER_MAX_BYTES.
+            deadline = time.monotonic() + sum(timeouts)
+            try:
+                response = self.session.post(
+                    self.base_url + path,
+                    data=data,
+                    timeout=timeouts,
+                    headers=self.signed_headers(body),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with response:
+                    content = _read_within(response, deadline)
+            except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+                raise Unavailable(f"HighHelp did not answer in time ({exc.__class__.__name__})") from exc
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+                raise Unavailable(f"HighHelp could not be reached ({exc.__class__.__name__})") from exc
+        return _read_answer(response.status_code, content)
 
 
-def _read_answer(response: requests.Response) -> dict[str, Any]:
+def _read_within(response: requests.Response, deadline: float) -> bytes:
+    """The answer's body, if it all arrives before `deadline` and is no larger than the limit."""
+    parts: list[bytes] = []
+    size = 0
+    # read1 returns what has arrived (one read at most), so the deadline is checked as bytes come.
+    while part := response.raw.read1(READ_CHUNK_BYTES, decode_content=True):
+        size += len(part)
+        if size > assumed.ANSWER_MAX_BYTES:
+            raise Unavailable(f"HighHelp's answer is larger than {assumed.ANSWER_MAX_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise Unavailable("HighHelp's answer did not arrive in time (it came too slowly)")
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _read_answer(code: int, content: bytes) -> dict[str, Any]:
     """Sort an HTTP answer into a body, or the error kind that fits it."""
-    code = response.status_code
     try:
-        data: dict[str, Any] | None = parse_json_object(response.content)
+        data: dict[str, Any] | None = parse_json_object(content)
     except BadPayload as exc:
         data, unreadable = None, str(exc)
     description = _description(data)
@@ -168,4 +206,4 @@ def _read_answer(response: requests.Response) -> dict[str, Any]:
 
 def _description(data: dict[str, Any] | None) -> str:
     value = (data or {}).get("status_description")
-    return value.strip()[:1024] if isinstance(value, str) else ""
+    return storable_text(value.strip()[: assumed.DESCRIPTION_STORED_LENGTH]) if isinstance(value, str) else ""

@@ -58,22 +58,43 @@ def _text(max_length: int, min_length: int = 1) -> Any:
 
 
 def null_text_is_null(value: Any) -> Any:
-    """Read the text "None" as null: signatures cannot tell them apart (§3), so neither may we."""
-    return None if value == assumed.NULL_TEXT else value
+    """Read "None" and "" as null: the signature cannot tell "None" from null (§3), and "" names nothing."""
+    return None if value in (assumed.NULL_TEXT, "") else value
 
 
-ProjectId = Annotated[str, _text(assumed.PROJECT_ID_MAX_LENGTH)]
-PaymentId = Annotated[str, _text(PAYMENT_ID_MAX_LENGTH)]
+def check_no_control_characters(value: str) -> str:
+    """Refuse control characters: no identifier or status has one, and a database cannot store NUL."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def check_status_name(value: str) -> str:
+    """Refuse the separator of `{status}:{sub_status}`: such a status would read back as another."""
+    if assumed.STATUS_SEPARATOR in value:
+        raise ValueError(f"must not contain {assumed.STATUS_SEPARATOR!r}")
+    return value
+
+
+def storable_text(value: str) -> str:
+    """HighHelp's free text with NUL replaced: kept as said, but storable in any database."""
+    return value.replace("\x00", "\ufffd")
+
+
+NoControl = AfterValidator(check_no_control_characters)
+ProjectId = Annotated[str, _text(assumed.PROJECT_ID_MAX_LENGTH), NoControl]
+PaymentId = Annotated[str, _text(PAYMENT_ID_MAX_LENGTH), NoControl]
 Url = Annotated[str, _text(assumed.FORM_URL_MAX_LENGTH), AfterValidator(check_url)]
 Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Lifetime = Annotated[int, Field(ge=300, le=600)]
-Code32 = Annotated[str, _text(32)]
+Code32 = Annotated[str, _text(32), NoControl]
 # What HighHelp names (statuses, methods): unknown values are kept, so only absurd lengths are refused.
-Label = Annotated[str, _text(assumed.STATUS_MAX_LENGTH)]
-SubStatus = Annotated[Label | None, BeforeValidator(null_text_is_null)]
+Label = Annotated[str, _text(assumed.STATUS_MAX_LENGTH), NoControl]
+StatusName = Annotated[Label, AfterValidator(check_status_name)]
+SubStatusName = Annotated[Label | None, BeforeValidator(null_text_is_null)]
 # HighHelp's free text: as long as the body limit allows; storage keeps the first part.
-Description = str
+Description = Annotated[str, AfterValidator(storable_text)]
 UnixTime = Annotated[int, Field(ge=0, le=2**32)]
 
 
@@ -185,8 +206,8 @@ class PaymentInfo(Incoming):
 class PayinAnswer(Incoming):
     """Answer to confirm and cancel; the common part of every answer."""
 
-    status: Label
-    sub_status: SubStatus = None
+    status: StatusName
+    sub_status: SubStatusName = None
     status_description: Description | None = None
     request_id: Code32 | None = None
     project_id: ProjectId | None = None
@@ -212,8 +233,8 @@ class CallbackGeneral(Incoming):
 
 
 class CallbackStatus(Incoming):
-    status: Label
-    sub_status: SubStatus = None
+    status: StatusName
+    sub_status: SubStatusName = None
     status_description: Description | None = None
 
 

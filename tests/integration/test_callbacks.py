@@ -349,3 +349,31 @@ def test_a_refused_body_with_booleans_says_they_are_the_likely_cause(
     forged = signed_headers(plain, sign_with((KEYS / "merchant_private.pem").read_bytes()))
     assert post_alert(client, plain, forged).status_code == 401
     assert "booleans" not in caplog.text
+
+
+def test_a_description_with_nul_is_stored_readably(app: Flask, client: FlaskClient, paid_setup: str) -> None:
+    body = alert_body("pay-1", "decline")
+    body["status"]["status_description"] = "Operator\x00 said no"
+    assert post_alert(client, body).json["verdict"] == "applied"
+    payment = payment_row(app, "pay-1")
+    assert (payment.state, payment.status_description) == ("decline", "Operator\ufffd said no")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("general", "payment_id"), "pay-1\x00"),
+        (("status", "status"), "success:x"),
+        (("status", "sub_status"), "\x00"),
+    ],
+    ids=["nul-payment-id", "separator-in-status", "nul-sub-status"],
+)
+def test_identifiers_a_database_cannot_hold_are_refused(
+    app: Flask, client: FlaskClient, paid_setup: str, path: tuple[str, str], value: str
+) -> None:
+    body = alert_body("pay-1", "processing", "paid")
+    body[path[0]][path[1]] = value
+    response = post_alert(client, body)
+    assert response.status_code == 400
+    assert alert_count(app) == 0
+    assert payment_row(app, "pay-1").state == "processing:awaiting_3ds_result"

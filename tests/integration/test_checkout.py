@@ -364,3 +364,16 @@ def test_error_pages_keep_the_headers_of_the_error(shop: Flask) -> None:
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     assert response.content_type == "text/html; charset=utf-8"
     assert "405" in response.get_data(as_text=True)
+
+
+def test_a_rate_limited_press_says_when_to_come_back_and_others_say_nothing(
+    shop: Flask, double: HighHelpDouble
+) -> None:
+    token = make_order(shop)
+    client = shop.test_client()
+    page = client.get(f"/orders/{token}").get_data(as_text=True)
+    answers = [client.post(f"/orders/{token}/pay", data={"csrf_token": csrf_of(page)}) for _ in range(7)]
+    assert [answer.status_code for answer in answers] == [303] * 6 + [429]
+    assert answers[-1].headers["Retry-After"] == "60"
+    # Only a refusal carries Retry-After: an answer that went through has nothing to retry.
+    assert all("Retry-After" not in answer.headers for answer in answers[:-1])

@@ -543,3 +543,22 @@ def test_a_signed_alert_does_write_so_unchanged_counts_mean_something(shop: Shop
     response = client.post("/highhelp/callbacks/success", data=json.dumps(body), headers=signed_headers(body))
     assert response.status_code == 200
     assert row_counts(shop.app)["callback_alerts"] == 1
+
+
+@pytest.mark.parametrize(
+    "host", ["a" * 64, "a..b", "xn--a", "shop.kz:99999999", "ex ample", "[::1", "a" * 300]
+)
+def test_a_host_header_that_is_not_a_host_name_is_a_400(shop: Shop, host: str) -> None:
+    with serving_wsgi(shop.app) as url:
+        for path in ("/healthz", f"/orders/{shop.open_token}", "/nowhere"):
+            response = requests.get(url + path, headers={"Host": host}, timeout=10)
+            assert response.status_code == 400
+            assert "Host header is not a host name" in response.text
+
+
+@pytest.mark.parametrize(
+    "host", ["shop.example.kz", "shop.example.kz:8443", "127.0.0.1", "[::1]:5000", "xn--80ak6aa92e.kz"]
+)
+def test_real_host_names_are_served(shop: Shop, host: str) -> None:
+    with serving_wsgi(shop.app) as url:
+        assert requests.get(url + "/healthz", headers={"Host": host}, timeout=10).status_code == 200

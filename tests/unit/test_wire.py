@@ -271,3 +271,44 @@ def test_signature_equivalent_bodies_are_one_alert(path: str, value: Any) -> Non
     parsed = Callback.parse(variant)
     assert parsed.idempotency_key == original.idempotency_key
     assert parsed.status.sub_status is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("status.status_description", "Operator\x00 said no"),
+        ("status.status_description", "line\nbreak\ttab"),
+    ],
+)
+def test_free_text_is_kept_and_storable(field: str, value: str) -> None:
+    parsed = Callback.parse(with_value(CALLBACK_BODY, field, value))
+    assert parsed.status.status_description == value.replace("\x00", "\ufffd")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("general.payment_id", "pay\x00-1"),
+        ("project_id", "57aff4db-b45d-42bf-bc5f-b7a499a0178\x00"),
+        ("status.status", "success\x00"),
+        ("status.sub_status", "paid\n"),
+        ("general.request_id", "r\x7f"),
+        ("payment_info.method", "mobile\x00ecom"),
+    ],
+)
+def test_identifiers_with_control_characters_are_refused(field: str, value: str) -> None:
+    with pytest.raises(BadPayload, match=field.replace(".", r"\.") + ".*control characters"):
+        Callback.parse(with_value(CALLBACK_BODY, field, value))
+
+
+def test_a_status_with_the_state_separator_is_refused() -> None:
+    with pytest.raises(BadPayload, match=r"status\.status.*':'"):
+        Callback.parse(with_value(CALLBACK_BODY, "status.status", "success:x"))
+    # A sub-status may hold one: it is everything after the first separator.
+    assert Callback.parse(with_value(CALLBACK_BODY, "status.sub_status", "a:b")).status.sub_status == "a:b"
+
+
+def test_an_empty_sub_status_is_read_as_null() -> None:
+    parsed = Callback.parse(with_value(CALLBACK_BODY, "status.sub_status", ""))
+    assert parsed.status.sub_status is None
+    assert parsed.idempotency_key == Callback.parse(CALLBACK_BODY).idempotency_key
