@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
 BIN = $(VENV)/bin
-LOCAL = APP_ENV=development
+LOCAL = APP_ENV=development PORT=$(PORT)
 
 .PHONY: install run test lint translations
 

@@ -14,6 +14,7 @@ from . import body_limit, converters, database, errors, gateway, health, host_ch
 from .callbacks import bp as callbacks_bp
 from .cli import highhelp_cli
 from .config import ConfigError, Settings, load_settings
+from .countdown import format_clock
 from .extensions import babel, csrf, db, limiter, migrate
 from .money import format_money
 from .pay import bp as pay_bp
@@ -21,7 +22,7 @@ from .payments.cli import payments_cli
 from .ratelimits import storage_options, storage_uri
 from .shop import bp as shop_bp
 from .shop import cart
-from .shop.catalog import shop_cli
+from .shop.cli import shop_cli
 
 __all__ = ["ConfigError", "create_app", "models"]
 
@@ -40,6 +41,7 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
     )
     settings = load_settings(environ, Path(app.instance_path))
     register_config(app, settings)
+    register_logging()
     register_extensions(app, settings)
     gateway.init_app(app, settings)
     security.init_app(app, settings)
@@ -76,6 +78,10 @@ def register_config(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         PREFERRED_URL_SCHEME="https" if settings.is_production else "http",
     )
+
+
+def register_logging() -> None:
+    """Log INFO and above with the time, unless logging was set up before the app (a test runner, say)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -96,12 +102,6 @@ def register_template_helpers(app: Flask, settings: Settings) -> None:
     app.jinja_env.globals.update(
         shop_name=SHOP_NAME, sandbox_mode=settings.uses_sandbox, cart_count=cart.count
     )
-
-
-def format_clock(seconds: int) -> str:
-    """M:SS for a countdown."""
-    minutes, rest = divmod(max(0, int(seconds)), 60)
-    return f"{minutes}:{rest:02d}"
 
 
 def register_blueprints(app: Flask) -> None:

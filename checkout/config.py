@@ -9,14 +9,16 @@ from pathlib import Path
 
 from .highhelp import assumed, signing
 from .highhelp.client import DEFAULT_MAX_IN_FLIGHT
+from .highhelp.wire import DEFAULT_LIFETIME, LIFETIME_RANGE
 from .local_keys import LocalKeys, ensure_local_keys
 from .settings_reader import Reader
 
 ENVIRONMENTS = ("development", "production", "test")
 SANDBOX_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
 SANDBOX_PATH = "/sandbox"
+# Where `make run` serves (its PORT); outside a request, a local app reaches itself there.
+DEFAULT_LOCAL_PORT = 5000
 MIN_SECRET_KEY_LENGTH = 32
-LIFETIME_RANGE = (300, 600)
 # Our keys in a shared Redis start with this; only what Redis and Flask-Limiter's keys take as-is.
 REDIS_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Secrets whose value production refuses, because a copied sample or a typed stand-in is no secret.
@@ -62,6 +64,7 @@ class Settings:
     highhelp_max_calls: int
     redis_url: str | None
     redis_key_prefix: str
+    local_port: int
     local_keys: LocalKeys | None
 
     @property
@@ -136,7 +139,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     hmac_key_text = read.secret("HIGHHELP_HMAC_KEY")
     callback_key_pem = read.secret("HIGHHELP_CALLBACK_PUBLIC_KEY")
     callback_hmac_text = read.secret("HIGHHELP_CALLBACK_HMAC_KEY")
-    lifetime = read.integer("PAYMENT_LIFETIME", 600, *LIFETIME_RANGE)
+    lifetime = read.integer("PAYMENT_LIFETIME", DEFAULT_LIFETIME, *LIFETIME_RANGE)
     reconcile_after = read.integer("RECONCILE_AFTER", 120, 10, 86400)
     max_calls = read.integer("HIGHHELP_MAX_CALLS", DEFAULT_MAX_IN_FLIGHT, 1, 64)
     tolerance_text = read.text("HIGHHELP_CALLBACK_TOLERANCE")
@@ -150,6 +153,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
 
     why = "when HighHelp is not the built-in sandbox"
     local_keys = None
+    local_port = DEFAULT_LOCAL_PORT
     if production:
         read.require("SECRET_KEY", secret_key, in_production)
         read.require("DATABASE_URL", db_url, in_production)
@@ -163,6 +167,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     else:
         # Locally every secret has a default, generated once into the instance folder.
         local_keys = ensure_local_keys(instance_path)
+        local_port = read.integer("PORT", DEFAULT_LOCAL_PORT, 1, 65535)
         secret_key = secret_key or local_keys.secret_key()
         db_url = db_url or f"sqlite:///{instance_path / 'checkout.sqlite3'}"
         if api_url is None:
@@ -195,6 +200,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         highhelp_max_calls=max_calls,
         redis_url=redis_url,
         redis_key_prefix=redis_key_prefix,
+        local_port=local_port,
         local_keys=local_keys,
     )
 

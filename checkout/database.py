@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import Update
 
 from .extensions import db
 from .sqlite import WRITE_OPTION, tune_sqlite
@@ -27,3 +28,12 @@ def begin_write() -> None:
     if db.session().in_transaction():
         db.session.commit()
     db.session.connection(execution_options={WRITE_OPTION: True})
+
+
+def matched(statement: Update) -> bool:
+    """Run a conditional UPDATE … RETURNING; True when it matched a row.
+
+    What the database returns is the same on SQLite and PostgreSQL; rowcount is not always.
+    """
+    returned = db.session.execute(statement.execution_options(synchronize_session=False)).first()
+    return returned is not None

@@ -9,7 +9,7 @@ from .highhelp import HighHelpClient
 
 SETTINGS_KEY = "checkout.settings"
 CLIENTS_KEY = "checkout.highhelp_clients"
-LOCAL_BASE_URL = "http://127.0.0.1:5000"
+LOCAL_HOST = "127.0.0.1"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -25,13 +25,13 @@ def current_settings() -> Settings:
 
 
 def public_base_url() -> str:
-    """Our own origin: PUBLIC_BASE_URL, else the request's, else the local default."""
+    """Our own origin: PUBLIC_BASE_URL, else the request's, else this machine's on PORT."""
     settings = current_settings()
     if settings.public_base_url:
         return settings.public_base_url
     if has_request_context():
         return request.host_url.rstrip("/")
-    return LOCAL_BASE_URL
+    return f"http://{LOCAL_HOST}:{settings.local_port}"
 
 
 def highhelp_base_url() -> str:

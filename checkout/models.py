@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,10 +26,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .highhelp import assumed
-from .highhelp.wire import PAYMENT_ID_MAX_LENGTH
+from .highhelp.wire import DEFAULT_LIFETIME, PAYMENT_ID_MAX_LENGTH
 from .payments.alerts import STORED_VERDICTS, AlertKind
 from .sqltypes import UtcDateTime, sql_in, utcnow
 
+# A currency is an ISO 4217 code: three capital letters.
+CURRENCY_CODE = "length(currency) = 3 AND currency = upper(currency)"
 # HighHelp's state as `status:sub_status`, each part as long as HighHelp may send it.
 STATE_LENGTH = 2 * assumed.STATUS_MAX_LENGTH + 1
 # `{project_id}:{payment_id}:{status}:{sub_status}`.
@@ -54,7 +56,7 @@ class Product(db.Model):
     __tablename__ = "products"
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
-        CheckConstraint("length(currency) = 3 AND currency = upper(currency)", name="currency_code"),
+        CheckConstraint(CURRENCY_CODE, name="currency_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -85,7 +87,7 @@ class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("length(currency) = 3 AND currency = upper(currency)", name="currency_code"),
+        CheckConstraint(CURRENCY_CODE, name="currency_code"),
         CheckConstraint(sql_in("status", OrderStatus), name="status_known"),
     )
 
@@ -139,7 +141,7 @@ class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("length(currency) = 3 AND currency = upper(currency)", name="currency_code"),
+        CheckConstraint(CURRENCY_CODE, name="currency_code"),
         # One open attempt per order: a double click can never create a second payin.
         Index(
             "uq_payments_open_attempt_per_order",
@@ -189,6 +191,12 @@ class Payment(db.Model):
     state_changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payments")
+
+    @property
+    def lifetime(self) -> timedelta:
+        """How long HighHelp keeps this payin alive, as its create request asked."""
+        asked = self.request_body.get("payment", {}).get("lifetime", DEFAULT_LIFETIME)
+        return timedelta(seconds=int(asked))
 
 
 class CallbackAlert(db.Model):

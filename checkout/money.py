@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-CURRENCY_SIGNS = {"KZT": "₸"}
-MINOR_UNITS = {"KZT": 2}
+from .highhelp.wire import CURRENCY_KZT
+
+CURRENCY_SIGNS = {CURRENCY_KZT: "₸"}
+MINOR_UNITS = {CURRENCY_KZT: 2}
 GROUP_SEPARATOR = "\u00a0"  # a non-breaking space keeps "15 000,00 ₸" on one line
 
 

@@ -31,8 +31,18 @@ REDIS_RETRIES = 1
 OUTAGE_LOG_INTERVAL = 60.0
 # Flask-Limiter's warning when it switches to in-memory limits (its other outage records carry the error).
 FALLBACK_WARNING = "Rate limit storage unreachable"
+# The limits, in requests a minute: pressing Pay from one client address and on one order, and polling
+# one order's status fragment.
+PAY_LIMIT_PER_CLIENT = 10
+PAY_LIMIT_PER_ORDER = 6
+STATUS_LIMIT_PER_ORDER = 120
 # The PaaS router's health check is about this process and its database; it never waits on Redis.
 HEALTH_ENDPOINT = "health.healthz"
+
+
+def per_minute(count: int) -> str:
+    """A limit of `count` requests a minute, in Flask-Limiter's words."""
+    return f"{count} per minute"
 
 
 def storage_uri(redis_url: str | None) -> str:

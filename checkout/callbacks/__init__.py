@@ -13,7 +13,7 @@ from ..highhelp.errors import BadPayload, BadSignature
 from ..highhelp.signing import carries_boolean, parse_json_object, verify_signed_body
 from ..highhelp.wire import Callback
 from ..payments.alerts import AlertKind
-from ..payments.service import apply_callback
+from ..payments.reports import apply_callback
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__, url_prefix="/highhelp/callbacks")

@@ -15,7 +15,13 @@ from .signing import leaf_text
 
 MAX_AMOUNT = 10_000_000_000_000
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# The scenario this checkout speaks (PROTOCOL.md): Kazakhstan mobile commerce, in tenge.
 WIDGET_METHOD_MOBILE = "payin-ecom-mobile"
+CURRENCY_KZT = "KZT"
+COUNTRY_KZ = "KZ"
+# §1 payment.lifetime: seconds a payin lives, and HighHelp's default when none is sent.
+LIFETIME_RANGE = (300, 600)
+DEFAULT_LIFETIME = 600
 PAYMENT_ID_MAX_LENGTH = 255
 
 
@@ -87,7 +93,7 @@ PaymentId = Annotated[str, _text(PAYMENT_ID_MAX_LENGTH), NoControl]
 Url = Annotated[str, _text(assumed.FORM_URL_MAX_LENGTH), AfterValidator(check_url)]
 Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-Lifetime = Annotated[int, Field(ge=300, le=600)]
+Lifetime = Annotated[int, Field(ge=LIFETIME_RANGE[0], le=LIFETIME_RANGE[1])]
 Code32 = Annotated[str, _text(32), NoControl]
 # What HighHelp names (statuses, methods): unknown values are kept, so only absurd lengths are refused.
 Label = Annotated[str, _text(assumed.STATUS_MAX_LENGTH), NoControl]

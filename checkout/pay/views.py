@@ -5,19 +5,21 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
 from ..gateway import public_base_url
-from ..i18n import current_language
 from ..models import Order
-from ..payments.service import Customer, StartError, latest_attempt, refresh_if_stale, start_payment
+from ..payments.refresh import refresh_if_stale
+from ..payments.start import Customer, StartError, latest_attempt, start_payment
+from ..ratelimits import PAY_LIMIT_PER_CLIENT, PAY_LIMIT_PER_ORDER, STATUS_LIMIT_PER_ORDER, per_minute
 from ..sqltypes import utcnow
-from . import bp
 from .status import STEPS, payment_view
+
+bp = Blueprint("pay", __name__, url_prefix="/orders")
 
 CUSTOMER_KEY = "customer_id"
 # How long a customer is asked to wait when HighHelp is slow or this process is busy with it.
@@ -69,7 +71,7 @@ def order_page(token: str) -> tuple[str, int]:
 
 
 @bp.get("/<token>/status")
-@limiter.limit("120 per minute", key_func=_order_token)
+@limiter.limit(per_minute(STATUS_LIMIT_PER_ORDER), key_func=_order_token)
 def status(token: str) -> tuple[str, int]:
     """The status fragment the order page polls; asks HighHelp only when our status is stale."""
     order = _order(token)
@@ -97,12 +99,12 @@ def _callback_urls(order: Order) -> dict[str, str]:
 
 
 @bp.post("/<token>/pay")
-@limiter.limit("10 per minute")
-@limiter.limit("6 per minute", key_func=_order_token)
+@limiter.limit(per_minute(PAY_LIMIT_PER_CLIENT))
+@limiter.limit(per_minute(PAY_LIMIT_PER_ORDER), key_func=_order_token)
 def pay(token: str) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Start (or resume) paying the order and send the browser to HighHelp's page."""
     order = _order(token)
-    customer = Customer(_customer(), request.remote_addr, current_language(), order.email)
+    customer = Customer(_customer(), request.remote_addr)
     result = start_payment(order, customer, _callback_urls(order))
     if result.form_url:
         return redirect(result.form_url, code=303)

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..gateway import current_settings
-from .service import reconcile
+from .refresh import reconcile
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from ..countdown import format_clock
 from ..highhelp import statuses
 from ..money import format_money
 from . import scenarios, texts
@@ -33,11 +34,6 @@ def phase_of(payin: SandboxPayin) -> str:
     return "checking"
 
 
-def _clock_text(seconds: int) -> str:
-    minutes, rest = divmod(max(0, seconds), 60)
-    return f"{minutes}:{rest:02d}"
-
-
 @bp.get("/<token>")
 def page(token: str) -> str | tuple[str, int]:
     """The page for the payin's current step, in the payer's language."""
@@ -59,7 +55,7 @@ def page(token: str) -> str | tuple[str, int]:
         payin=payin,
         phase=phase_of(payin),
         amount=format_money(payin.amount, payin.currency),
-        time_left=_clock_text(seconds_left),
+        time_left=format_clock(seconds_left),
         seconds_left=max(0, seconds_left),
         resend_wait=sandbox.payins.resend_wait(payin),
         attempts_left=MAX_WRONG_CODES - payin.wrong_codes,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..highhelp import statuses
 from ..highhelp.statuses import PayinState
-from ..highhelp.wire import CreatePayinRequest, PayinRequest
+from ..highhelp.wire import DEFAULT_LIFETIME, CreatePayinRequest, PayinRequest
 from ..sqltypes import utcnow
 from . import scenarios
 from .callbacks import Outbox
@@ -23,7 +23,6 @@ from .store import SandboxDelivery, SandboxPayin, Store
 MAX_WRONG_CODES = 3
 MAX_RESENDS = 3
 OTP_DIGITS = 6
-DEFAULT_LIFETIME = 600
 WAITING_FOR_CODE = (statuses.AWAITING_3DS_RESULT, statuses.INVALID_VERIFICATION)
 
 # Why a payin was declined: the code the hosted page translates, and HighHelp's description.

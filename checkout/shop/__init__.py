@@ -1,7 +1,5 @@
 """What the buyer browses: the storefront."""
 
-from flask import Blueprint
+from .views import bp
 
-bp = Blueprint("shop", __name__)
-
-from . import views  # noqa: E402,F401  (views register themselves on bp)
+__all__ = ["bp"]

@@ -1,13 +1,12 @@
-"""The demo catalogue and the command that loads it: `flask --app wsgi shop load-demo`."""
+"""The demo catalogue, which `flask --app wsgi shop load-demo` (shop/cli.py) loads."""
 
 from __future__ import annotations
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..database import begin_write
 from ..extensions import db
+from ..highhelp.wire import CURRENCY_KZT
 from ..models import Product
 
 # (sku, price in tiyn, image, (kk, ru, en) names, (kk, ru, en) descriptions)
@@ -78,20 +77,8 @@ def load_demo_products() -> int:
         if product is None:
             product = Product(sku=sku)
             db.session.add(product)
-        product.price, product.currency, product.image, product.active = price, "KZT", image, True
+        product.price, product.currency, product.image, product.active = price, CURRENCY_KZT, image, True
         product.name_kk, product.name_ru, product.name_en = names
         product.description_kk, product.description_ru, product.description_en = descriptions
     db.session.commit()
     return len(DEMO_PRODUCTS)
-
-
-@click.group("shop")
-def shop_cli() -> None:
-    """Manage the shop's catalogue."""
-
-
-@shop_cli.command("load-demo")
-@with_appcontext
-def load_demo_command() -> None:
-    """Load the demo products (safe to run again: it updates them)."""
-    click.echo(f"{load_demo_products()} demo products loaded")

@@ -29,5 +29,5 @@ class QuantityForm(FlaskForm):
     quantity = IntegerField(
         _l("Quantity"),
         default=1,
-        validators=[NumberRange(min=0, max=MAX_QUANTITY, message=_l("Choose from 0 to 20."))],
+        validators=[NumberRange(min=0, max=MAX_QUANTITY, message=_l("Choose from %(min)s to %(max)s."))],
     )

@@ -6,10 +6,9 @@ from flask_babel import gettext as _
 
 from ..database import begin_write
 from ..extensions import db
+from ..highhelp.wire import CURRENCY_KZT
 from ..models import Order, OrderLine
 from .cart import CartLine
-
-CURRENCY = "KZT"
 
 
 def place_order(cart_lines: list[CartLine], email: str | None, language: str) -> Order:
@@ -17,7 +16,7 @@ def place_order(cart_lines: list[CartLine], email: str | None, language: str) ->
     begin_write()
     order = Order(
         amount=sum(line.total for line in cart_lines),
-        currency=CURRENCY,
+        currency=CURRENCY_KZT,
         description="",
         email=email or None,
         language=language,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..extensions import db
+from ..highhelp.wire import CURRENCY_KZT
 from ..i18n import current_language
 from ..models import Product
-from . import bp, cart
+from . import cart
 from .forms import CheckoutForm, QuantityForm
 from .orders import place_order
+
+bp = Blueprint("shop", __name__)
 
 
 def _product(product_id: int) -> Product:
@@ -19,6 +22,17 @@ def _product(product_id: int) -> Product:
     if product is None or not product.active:
         abort(404)
     return product
+
+
+def _render_cart(lines: list[cart.CartLine], form: CheckoutForm) -> str:
+    return render_template(
+        "shop/cart.html",
+        lines=lines,
+        total=sum(line.total for line in lines),
+        currency=CURRENCY_KZT,
+        max_quantity=cart.MAX_QUANTITY,
+        form=form,
+    )
 
 
 @bp.get("/")
@@ -64,13 +78,7 @@ def change_quantity(product_id: int) -> Response:
 @bp.get("/cart")
 def show_cart() -> str:
     """What is in the cart, and the form to order it."""
-    lines = cart.lines()
-    return render_template(
-        "shop/cart.html",
-        lines=lines,
-        total=sum(line.total for line in lines),
-        form=CheckoutForm(),
-    )
+    return _render_cart(cart.lines(), CheckoutForm())
 
 
 @bp.post("/checkout")
@@ -81,8 +89,7 @@ def checkout() -> Response | tuple[str, int]:
     if not lines:
         return redirect(url_for("shop.show_cart"), code=303)
     if not form.validate():
-        total = sum(line.total for line in lines)
-        return render_template("shop/cart.html", lines=lines, total=total, form=form), 400
+        return _render_cart(lines, form), 400
     order = place_order(lines, form.email.data, current_language())
     cart.clear()
     return redirect(url_for("pay.order_page", token=order.token), code=303)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from checkout.extensions import db
 from checkout.models import Order, Payment
+from checkout.ratelimits import PAY_LIMIT_PER_ORDER
 from checkout.shop.catalog import load_demo_products
 from tests.checkout_support import alert_body, csrf_of, make_attempt, make_order, order_status, post_alert
 from tests.highhelp_double import HighHelpDouble, Reply, answer_for
@@ -317,9 +318,9 @@ def test_payment_creation_is_rate_limited_per_order(shop: Flask) -> None:
     client = shop.test_client()
     page = client.get(f"/orders/{token}?lang=en").get_data(as_text=True)
     csrf = csrf_of(page)
-    codes = [client.post(f"/orders/{token}/pay", data={"csrf_token": csrf}).status_code for _ in range(7)]
-    assert codes[:6] == [303] * 6
-    assert codes[6] == 429
+    presses = range(PAY_LIMIT_PER_ORDER + 1)
+    codes = [client.post(f"/orders/{token}/pay", data={"csrf_token": csrf}).status_code for _ in presses]
+    assert codes == [303] * PAY_LIMIT_PER_ORDER + [429]
     assert "Too many requests" in client.post(f"/orders/{token}/pay", data={"csrf_token": csrf}).get_data(
         as_text=True
     )
@@ -335,13 +336,13 @@ def test_rate_limits_are_shared_through_redis(make_app: Callable[..., Flask], do
             app.config["WTF_CSRF_ENABLED"] = False  # this test is about the limit, not the form
         token = make_order(first)
         codes = [
-            app.test_client().post(f"/orders/{token}/pay").status_code
-            for app in [first, second] * 3 + [first]
+            (first, second)[press % 2].test_client().post(f"/orders/{token}/pay").status_code
+            for press in range(PAY_LIMIT_PER_ORDER + 1)
         ]
-        # Six presses through two apps pass; the seventh is refused because the count is shared.
-        assert codes == [303] * 6 + [429]
+        # The limit's presses through two apps pass; one more is refused because the count is shared.
+        assert codes == [303] * PAY_LIMIT_PER_ORDER + [429]
         # And it is Redis that counted them: one counter for this order under this run's prefix.
-        assert counters(store, prefix, token) == [7]
+        assert counters(store, prefix, token) == [PAY_LIMIT_PER_ORDER + 1]
 
 
 def test_language_cookie_is_secure_where_the_session_cookie_is(
@@ -372,8 +373,9 @@ def test_a_rate_limited_press_says_when_to_come_back_and_others_say_nothing(
     token = make_order(shop)
     client = shop.test_client()
     page = client.get(f"/orders/{token}").get_data(as_text=True)
-    answers = [client.post(f"/orders/{token}/pay", data={"csrf_token": csrf_of(page)}) for _ in range(7)]
-    assert [answer.status_code for answer in answers] == [303] * 6 + [429]
+    presses = range(PAY_LIMIT_PER_ORDER + 1)
+    answers = [client.post(f"/orders/{token}/pay", data={"csrf_token": csrf_of(page)}) for _ in presses]
+    assert [answer.status_code for answer in answers] == [303] * PAY_LIMIT_PER_ORDER + [429]
     assert answers[-1].headers["Retry-After"] == "60"
     # Only a refusal carries Retry-After: an answer that went through has nothing to retry.
     assert all("Retry-After" not in answer.headers for answer in answers[:-1])

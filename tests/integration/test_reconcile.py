@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from checkout.extensions import db
 from checkout.models import Payment
-from checkout.payments.service import REFRESH_INTERVAL, reconcile
+from checkout.payments.refresh import REFRESH_INTERVAL, reconcile
 from checkout.sqltypes import utcnow
 from tests.checkout_support import make_attempt, make_order, order_status, payment_row
 from tests.highhelp_double import HighHelpDouble, Reply, answer_for

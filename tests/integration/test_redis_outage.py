@@ -19,6 +19,7 @@ from checkout.ratelimits import (
     FALLBACK_WARNING,
     LIMITER_LOGGER,
     OUTAGE_LOG_INTERVAL,
+    PAY_LIMIT_PER_ORDER,
     REDIS_CONNECT_TIMEOUT,
     REDIS_READ_TIMEOUT,
     REDIS_RETRIES,
@@ -43,7 +44,6 @@ RECOVERY_DEADLINE = 10.0
 POLL = 0.1
 # Enough simultaneous requests that several are talking to Redis when it fails.
 BURST = 8
-PAY_LIMIT_PER_ORDER = 6
 
 
 class RedisStandIn:

@@ -1,0 +1,161 @@
+"""Asking HighHelp's /info about payments whose callbacks are late: for a polling page, and in sweeps.
+
+However many browsers and reconcilers ask, one payment is asked about at most once per
+REFRESH_INTERVAL: the ask is claimed in the database (`last_checked_at`) and committed before the
+network call, so no lock is held while HighHelp answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..database import begin_write, matched
+from ..extensions import db
+from ..gateway import highhelp_client
+from ..highhelp import Busy, HighHelpError, Rejected
+from ..highhelp.statuses import PayinState
+from ..models import Payment
+from ..sqltypes import utcnow
+from .reports import record_report
+
+log = logging.getLogger(__name__)
+
+# A status that has not moved for this long may be refreshed from HighHelp's /info …
+STALE_AFTER = timedelta(seconds=10)
+# … but never more than once per payment in this interval, whoever asks: browsers polling and
+# reconcilers alike.
+REFRESH_INTERVAL = timedelta(seconds=5)
+
+
+def is_stale(payment: Payment, now: datetime) -> bool:
+    """True when a live payment's status has not moved for a while, or its lifetime is over."""
+    if not payment.is_open or payment.state is None:
+        return False
+    expired = payment.expires_at is not None and payment.expires_at <= now
+    return expired or payment.state_changed_at <= now - STALE_AFTER
+
+
+def refresh_if_stale(payment: Payment) -> bool:
+    """Ask HighHelp about a stale payment, at most once per interval whoever asks; True if asked."""
+    now = utcnow()
+    if not is_stale(payment, now) or not _claim_check(payment, now, REFRESH_INTERVAL):
+        return False
+    _ask_highhelp(payment)
+    return True
+
+
+def _claim_check(payment: Payment, now: datetime, interval: timedelta) -> bool:
+    begin_write()
+    claimed = matched(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            or_(Payment.last_checked_at.is_(None), Payment.last_checked_at <= now - interval),
+        )
+        .values(last_checked_at=now)
+        .returning(Payment.id)
+    )
+    db.session.commit()
+    return claimed
+
+
+def _ask_highhelp(payment: Payment) -> None:
+    """Ask /info and apply the answer like a callback; on PostgreSQL the reconciler holds the row."""
+    try:
+        info = highhelp_client().payin_info(payment.payment_id)
+    except Rejected as exc:
+        _close_if_never_created(payment, exc)
+        return
+    except Busy:
+        # Other calls hold every slot; the next poll or sweep asks again.
+        return
+    except HighHelpError as exc:
+        log.warning("payment %s: /info failed: %s", payment.payment_id, exc)
+        return
+    begin_write()
+    db.session.refresh(payment)
+    record_report(
+        payment, PayinState(info.status, info.sub_status), info.payment_info, info.status_description
+    )
+    db.session.commit()
+
+
+def _close_if_never_created(payment: Payment, refusal: Rejected) -> None:
+    # HighHelp does not know a payin we never managed to create: once its lifetime is surely
+    # over, free the order for a new attempt.
+    too_old = payment.created_at <= utcnow() - payment.lifetime - STALE_AFTER
+    if payment.state is None and refusal.http_status == 404 and too_old:
+        begin_write()
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.state.is_(None), Payment.is_open.is_(True))
+            .values(is_open=False, last_error=f"not created: {refusal.status_description}"[:1024])
+        )
+        db.session.commit()
+    else:
+        log.warning("payment %s: /info refused: %s", payment.payment_id, refusal.status_description)
+
+
+def reconcile(older_than: timedelta, limit: int = 200) -> int:
+    """Ask HighHelp about every open attempt quiet for `older_than` or past its lifetime; how many."""
+    asked = 0
+    started = utcnow()
+    while asked < limit:
+        payment = _claim_for_reconcile(older_than, started)
+        if payment is None:
+            break
+        if payment.state is None and payment.form_url is None and not _older_than(payment, older_than):
+            # Its create may still be on its way; the claim keeps it out of this sweep.
+            continue
+        try:
+            _ask_highhelp(payment)
+            db.session.commit()
+        except SQLAlchemyError:
+            # One payment the database will not take must not stop the sweep for every other.
+            log.exception("payment %s: the answer from /info could not be stored", payment.payment_id)
+            db.session.rollback()
+        asked += 1
+    return asked
+
+
+def _claim_for_reconcile(older_than: timedelta, started: datetime) -> Payment | None:
+    """Take the next open attempt due for a check, and commit the claim before any network call.
+
+    The claim is `last_checked_at`: a payment checked in this sweep or in the last
+    REFRESH_INTERVAL (by another reconciler or a polling browser) is skipped. FOR UPDATE SKIP
+    LOCKED keeps two PostgreSQL workers from claiming one row at the same instant; SQLite's
+    BEGIN IMMEDIATE serializes the claims instead. No lock is held while HighHelp answers, so
+    a stalled /info never holds up a callback for the same payment.
+    """
+    now = utcnow()
+    checked_before = min(started, now - REFRESH_INTERVAL)
+    begin_write()
+    payment = db.session.execute(
+        select(Payment)
+        .where(
+            Payment.is_open.is_(True),
+            or_(
+                Payment.state_changed_at <= now - older_than,
+                Payment.expires_at <= now,
+                Payment.state.is_(None),
+            ),
+            or_(Payment.last_checked_at.is_(None), Payment.last_checked_at < checked_before),
+        )
+        .order_by(Payment.state_changed_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).scalar()
+    if payment is None:
+        db.session.rollback()
+        return None
+    payment.last_checked_at = now
+    db.session.commit()
+    return payment
+
+
+def _older_than(payment: Payment, age: timedelta) -> bool:
+    return payment.created_at <= utcnow() - age
