@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 from flask_babel import get_locale
 
-LANGUAGES = ("kk", "ru", "en")
+from .highhelp.wire import LANGUAGES as WIRE_LANGUAGES
+
+# The shop speaks the languages of HighHelp's hosted page, so a customer never changes language.
+LANGUAGES = WIRE_LANGUAGES
 LANGUAGE_LABELS = (("kk", "Қаз"), ("ru", "Рус"), ("en", "Eng"))
 DEFAULT_LANGUAGE = "ru"
 LANGUAGE_COOKIE = "lang"

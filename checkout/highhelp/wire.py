@@ -19,6 +19,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WIDGET_METHOD_MOBILE = "payin-ecom-mobile"
 CURRENCY_KZT = "KZT"
 COUNTRY_KZ = "KZ"
+# §1 customer.language: the languages of Kazakhstan's hosted page, which the shop speaks too.
+LANGUAGES = ("kk", "ru", "en")
 # §1 payment.lifetime: seconds a payin lives, and HighHelp's default when none is sent.
 LIFETIME_RANGE = (300, 600)
 DEFAULT_LIFETIME = 600

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-LANGUAGES = ("kk", "ru", "en")
+from ..highhelp import wire
+
+# The hosted page's languages, in the order of each entry of TEXTS below.
+LANGUAGES = wire.LANGUAGES
 DEFAULT_LANGUAGE = "ru"
 
 TEXTS: dict[str, tuple[str, str, str]] = {
