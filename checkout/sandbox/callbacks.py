@@ -189,14 +189,16 @@ class Outbox:
         return tried
 
     def _claim(self, delivery_id: int) -> bool:
-        # Compare-and-set, so two processes never send the same try.
+        # Compare-and-set, so two processes never send the same try; RETURNING says whether this
+        # one won on every database (rowcount is not reported alike).
         with self.store.transaction() as session:
-            result = session.execute(
+            claimed = session.execute(
                 update(SandboxDelivery)
                 .where(SandboxDelivery.id == delivery_id, SandboxDelivery.state == "pending")
                 .values(state="sending", attempts_made=SandboxDelivery.attempts_made + 1)
-            )
-            return result.rowcount == 1
+                .returning(SandboxDelivery.id)
+            ).first()
+            return claimed is not None
 
     def _send(self, delivery_id: int) -> None:
         with self.store.transaction() as session:
