@@ -30,6 +30,8 @@ from .highhelp.wire import DEFAULT_LIFETIME, PAYMENT_ID_MAX_LENGTH
 from .payments.alerts import STORED_VERDICTS, AlertKind
 from .sqltypes import UtcDateTime, sql_in, utcnow
 
+# Why the last call about a payment failed, as much as is kept.
+LAST_ERROR_LENGTH = 1024
 # A currency is an ISO 4217 code: three capital letters.
 CURRENCY_CODE = "length(currency) = 3 AND currency = upper(currency)"
 # HighHelp's state as `status:sub_status`, each part as long as HighHelp may send it.
@@ -170,7 +172,7 @@ class Payment(db.Model):
     needs_review: Mapped[bool] = mapped_column(default=False)
     request_id: Mapped[str | None] = mapped_column(String(32))
     form_url: Mapped[str | None] = mapped_column(String(2048))
-    last_error: Mapped[str | None] = mapped_column(String(1024))
+    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LENGTH))
     # The exact create request, so every retry under this payment_id sends the same content.
     request_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # HighHelp's own words about the last status, and the step a declined payin was at.

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..gateway import highhelp_client
 from ..highhelp import Busy, HighHelpError, Rejected
 from ..highhelp.statuses import PayinState
-from ..models import Payment
+from ..models import LAST_ERROR_LENGTH, Payment
 from ..sqltypes import utcnow
 from .reports import record_report
 
@@ -89,11 +89,12 @@ def _close_if_never_created(payment: Payment, refusal: Rejected) -> None:
     # over, free the order for a new attempt.
     too_old = payment.created_at <= utcnow() - payment.lifetime - STALE_AFTER
     if payment.state is None and refusal.http_status == 404 and too_old:
+        reason = f"not created: {refusal.status_description}"
         begin_write()
         db.session.execute(
             update(Payment)
             .where(Payment.id == payment.id, Payment.state.is_(None), Payment.is_open.is_(True))
-            .values(is_open=False, last_error=f"not created: {refusal.status_description}"[:1024])
+            .values(is_open=False, last_error=reason[:LAST_ERROR_LENGTH])
         )
         db.session.commit()
     else:

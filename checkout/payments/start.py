@@ -21,7 +21,7 @@ from ..gateway import current_settings, highhelp_client
 from ..highhelp import BadPayload, Busy, InvalidRequest, Rejected, Unavailable
 from ..highhelp.statuses import PayinState
 from ..highhelp.wire import COUNTRY_KZ, WIDGET_METHOD_MOBILE, CreatePayinRequest
-from ..models import Order, Payment
+from ..models import LAST_ERROR_LENGTH, Order, Payment
 from ..sqltypes import utcnow
 
 log = logging.getLogger(__name__)
@@ -159,14 +159,13 @@ def _create_at_highhelp(payment: Payment) -> StartResult:
         )
     )
     db.session.commit()
-    db.session.refresh(payment)
-    return StartResult(payment.form_url)
+    return StartResult(answer.integration.form_url)
 
 
 def _keep_for_retry(payment: Payment, reason: str, error: StartError) -> StartResult:
     log.warning("payment %s not created: %s", payment.payment_id, reason)
     begin_write()
-    db.session.execute(update(Payment).where(Payment.id == payment.id).values(last_error=reason[:1024]))
+    last_error = reason[:LAST_ERROR_LENGTH]
+    db.session.execute(update(Payment).where(Payment.id == payment.id).values(last_error=last_error))
     db.session.commit()
-    db.session.refresh(payment)
     return StartResult(error=error)
