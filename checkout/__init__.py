@@ -16,6 +16,9 @@ from .cli import highhelp_cli
 from .config import ConfigError, Settings, load_settings
 from .countdown import format_clock
 from .extensions import babel, csrf, db, limiter, migrate
+from .merchant import access as merchant_access
+from .merchant import bp as merchant_bp
+from .merchant import merchant_cli
 from .money import format_money
 from .pay import bp as pay_bp
 from .payments.cli import payments_cli
@@ -56,7 +59,7 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
         # customer's own IP address reaches HighHelp and URLs are https.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     host_check.init_app(app)
-    for command in (highhelp_cli, shop_cli, payments_cli):
+    for command in (highhelp_cli, shop_cli, payments_cli, merchant_cli):
         app.cli.add_command(command)
     return app
 
@@ -94,6 +97,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_language)
     limiter.init_app(app)
+    merchant_access.init_app(app)
 
 
 def register_template_helpers(app: Flask, settings: Settings) -> None:
@@ -106,5 +110,5 @@ def register_template_helpers(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    for blueprint in (shop_bp, pay_bp, callbacks_bp, health.bp):
+    for blueprint in (shop_bp, pay_bp, callbacks_bp, health.bp, merchant_bp):
         app.register_blueprint(blueprint)

@@ -2,6 +2,7 @@
 
 from flask_babel import Babel
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -31,3 +32,4 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = CheckoutLimiter(key_func=get_remote_address)
+login_manager = LoginManager()

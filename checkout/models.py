@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -38,6 +39,9 @@ CURRENCY_CODE = "length(currency) = 3 AND currency = upper(currency)"
 STATE_LENGTH = 2 * assumed.STATUS_MAX_LENGTH + 1
 # `{project_id}:{payment_id}:{status}:{sub_status}`.
 ALERT_KEY_LENGTH = assumed.PROJECT_ID_MAX_LENGTH + PAYMENT_ID_MAX_LENGTH + STATE_LENGTH + 2
+
+
+EMAIL_LENGTH = 254
 
 
 class OrderStatus(enum.StrEnum):
@@ -103,6 +107,8 @@ class Order(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set on a payment link: the staff member who created the order outside the catalogue.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     payments: Mapped[list[Payment]] = relationship(back_populates="order", order_by="Payment.id")
@@ -221,3 +227,122 @@ class CallbackAlert(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class StaffRole(enum.StrEnum):
+    """What a member of the merchant's staff may do in the back office."""
+
+    VIEWER = "viewer"  # sees everything, changes nothing
+    OPERATOR = "operator"  # also acts on payments and creates payment links
+    OWNER = "owner"  # also manages staff
+
+    @property
+    def can_act(self) -> bool:
+        """True for roles that may act on payments."""
+        return self in (StaffRole.OPERATOR, StaffRole.OWNER)
+
+    @property
+    def can_manage_staff(self) -> bool:
+        """True for the role that adds, changes and disables staff."""
+        return self is StaffRole.OWNER
+
+
+class StaffUser(UserMixin, db.Model):
+    """A person who signs in to the back office."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(sql_in("role", StaffRole), name="role_known"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of every session's id: changing it (new password, new role, disabled) signs out
+    # every session of this person at their next request.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Flask-Login refuses a disabled account."""
+        return self.active
+
+    @property
+    def staff_role(self) -> StaffRole:
+        """The role as its enum."""
+        return StaffRole(self.role)
+
+    def get_id(self) -> str:
+        """The session's reference to this person: stale once the session token changes."""
+        return f"{self.id}:{self.session_token}"
+
+
+class EventKind(enum.StrEnum):
+    """What one entry of an order's timeline records."""
+
+    ORDER_CREATED = "order_created"  # a payment link, by a person
+    CREATE_SENT = "create_sent"  # our create request and HighHelp's answer
+    CREATE_FAILED = "create_failed"  # a create that got no usable answer; retried under the same id
+    CALLBACK = "callback"  # a signed alert from HighHelp and what we did with it
+    INFO_READ = "info_read"  # an /info answer (or failure) and what we did with it
+    CANCEL = "cancel"  # a person's /cancel and HighHelp's answer
+    CONFIRM = "confirm"  # a person's /confirm and HighHelp's answer
+    REVIEW_RESOLVED = "review_resolved"  # a person settled an item of the review queue
+    STAFF_CHANGED = "staff_changed"  # an owner added, changed or disabled a member of staff
+
+
+class EventSource(enum.StrEnum):
+    """Who caused an event."""
+
+    CUSTOMER = "customer"  # the customer's pay button or return page
+    HIGHHELP = "highhelp"  # a callback
+    RECONCILER = "reconciler"  # the background sweep
+    STAFF = "staff"  # a person in the back office
+
+
+class Event(db.Model):
+    """One line of the append-only history: written in the transaction of the change it records."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", EventKind), name="kind_known"),
+        CheckConstraint(sql_in("source", EventSource), name="source_known"),
+        Index("ix_events_order_id_id", "order_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    payment_ref: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("callback_alerts.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    # One line a person reads: what happened and what we did.
+    summary: Mapped[str] = mapped_column(String(1024))
+    # The exchange itself: the request we sent (secrets redacted) and the answer, as JSON.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser | None] = relationship()
+
+
+class ReviewResolution(db.Model):
+    """A person's note that settles one item of the review queue; one per item."""
+
+    __tablename__ = "review_resolutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Which item: `payment:<id>:<reason>`, `alert:<id>` or `stuck:<id>` (see merchant/review.py).
+    item_key: Mapped[str] = mapped_column(String(512), unique=True)
+    payment_ref: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("callback_alerts.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship()

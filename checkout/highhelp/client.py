@@ -8,6 +8,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import requests
@@ -41,8 +43,53 @@ READ_TIMEOUTS = {
 # Calls one client makes at once unless told otherwise.
 DEFAULT_MAX_IN_FLIGHT = 2
 READ_CHUNK_BYTES = 16 * 1024
+# How much of an answer that is not JSON the timeline keeps.
+EXCHANGE_TEXT_BYTES = 2048
 
 AnswerT = TypeVar("AnswerT", bound=PayinAnswer)
+
+# Headers whose values prove who we are: never written to the events a person reads.
+SECRET_HEADERS = frozenset({"x-access-signature", "x-access-token"})
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One call as it went over the wire: what we sent (secrets redacted) and what came back."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    http_status: int | None = None
+    answer: dict[str, Any] | None = None
+    # Why no usable answer came: a timeout, an unreadable body (its first bytes kept).
+    failure: str | None = None
+    answer_text: str | None = field(default=None, repr=False)
+
+    def as_record(self) -> dict[str, Any]:
+        """A JSON-ready copy for the payment's timeline."""
+        record: dict[str, Any] = {
+            "request": {"method": "POST", "path": self.path, "headers": self.headers, "body": self.body}
+        }
+        record["response"] = {"http_status": self.http_status, "body": self.answer}
+        if self.answer is None and self.answer_text:
+            record["response"]["text"] = self.answer_text
+        if self.failure:
+            record["response"]["failure"] = self.failure
+        return record
+
+
+# The last call made in this thread (or task): the payment timeline records it right after.
+_last_exchange: ContextVar[Exchange | None] = ContextVar("last_highhelp_exchange", default=None)
+
+
+def last_exchange() -> Exchange | None:
+    """The last call this thread made to HighHelp, as it went over the wire."""
+    return _last_exchange.get()
+
+
+def _redacted(headers: dict[str, str]) -> dict[str, str]:
+    return {name: REDACTED if name in SECRET_HEADERS else value for name, value in headers.items()}
 
 
 class HighHelpClient:
@@ -148,7 +195,11 @@ class HighHelpClient:
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         timeouts = self.timeouts_for(path)
+        _last_exchange.set(None)
         with self._slot(path):
+            headers = self.signed_headers(body)
+            sent = Exchange(path, _redacted(headers), body)
+            _last_exchange.set(sent)
             # requests' read timeout bounds each read, not the answer: one byte every few seconds
             # would hold the slot for ever. The whole answer gets connect + read seconds (plus the
             # read in progress) and at most ANSWER_MAX_BYTES.
@@ -158,17 +209,45 @@ class HighHelpClient:
                     self.base_url + path,
                     data=data,
                     timeout=timeouts,
-                    headers=self.signed_headers(body),
+                    headers=headers,
                     allow_redirects=False,
                     stream=True,
                 )
                 with response:
                     content = _read_within(response, deadline)
             except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
-                raise Unavailable(f"HighHelp did not answer in time ({exc.__class__.__name__})") from exc
+                failure = f"HighHelp did not answer in time ({exc.__class__.__name__})"
+                _last_exchange.set(replace(sent, failure=failure))
+                raise Unavailable(failure) from exc
             except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-                raise Unavailable(f"HighHelp could not be reached ({exc.__class__.__name__})") from exc
-        return _read_answer(response.status_code, content)
+                failure = f"HighHelp could not be reached ({exc.__class__.__name__})"
+                _last_exchange.set(replace(sent, failure=failure))
+                raise Unavailable(failure) from exc
+            except Unavailable as exc:
+                _last_exchange.set(replace(sent, http_status=response.status_code, failure=str(exc)))
+                raise
+        try:
+            answer = _read_answer(response.status_code, content)
+        except HighHelpError as exc:
+            _last_exchange.set(
+                replace(
+                    sent,
+                    http_status=response.status_code,
+                    answer=_readable(content),
+                    answer_text=content[:EXCHANGE_TEXT_BYTES].decode("utf-8", "replace"),
+                    failure=str(exc),
+                )
+            )
+            raise
+        _last_exchange.set(replace(sent, http_status=response.status_code, answer=answer))
+        return answer
+
+
+def _readable(content: bytes) -> dict[str, Any] | None:
+    try:
+        return parse_json_object(content)
+    except BadPayload:
+        return None
 
 
 def _read_within(response: requests.Response, deadline: float) -> bytes:

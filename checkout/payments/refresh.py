@@ -8,6 +8,7 @@ network call, so no lock is held while HighHelp answers.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -18,9 +19,12 @@ from ..extensions import db
 from ..gateway import highhelp_client
 from ..highhelp import Busy, HighHelpError, Rejected
 from ..highhelp.statuses import PayinState
-from ..models import LAST_ERROR_LENGTH, Payment
+from ..highhelp.wire import PayinInfoAnswer
+from ..models import LAST_ERROR_LENGTH, EventKind, EventSource, Payment
 from ..sqltypes import utcnow
+from . import events
 from .reports import record_report
+from .states import Transition
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +43,21 @@ def is_stale(payment: Payment, now: datetime) -> bool:
     return expired or payment.state_changed_at <= now - STALE_AFTER
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What one /info call found: HighHelp's answer and what it did, or why there was none."""
+
+    answer: PayinInfoAnswer | None = None
+    transition: Transition | None = None
+    error: HighHelpError | None = None
+
+
 def refresh_if_stale(payment: Payment) -> bool:
     """Ask HighHelp about a stale payment, at most once per interval whoever asks; True if asked."""
     now = utcnow()
     if not is_stale(payment, now) or not _claim_check(payment, now, REFRESH_INTERVAL):
         return False
-    _ask_highhelp(payment)
+    ask_highhelp(payment, EventSource.CUSTOMER)
     return True
 
 
@@ -63,42 +76,61 @@ def _claim_check(payment: Payment, now: datetime, interval: timedelta) -> bool:
     return claimed
 
 
-def _ask_highhelp(payment: Payment) -> None:
-    """Ask /info and apply the answer like a callback; on PostgreSQL the reconciler holds the row."""
+def ask_highhelp(payment: Payment, source: EventSource, staff_id: int | None = None) -> Asked:
+    """Ask /info and apply the answer like a callback; the timeline records the read either way."""
     try:
         info = highhelp_client().payin_info(payment.payment_id)
     except Rejected as exc:
-        _close_if_never_created(payment, exc)
-        return
-    except Busy:
-        # Other calls hold every slot; the next poll or sweep asks again.
-        return
+        _close_if_never_created(payment, exc, source, staff_id)
+        return Asked(error=exc)
+    except Busy as exc:
+        # Nothing was sent: other calls hold every slot; the next poll or sweep asks again.
+        return Asked(error=exc)
     except HighHelpError as exc:
         log.warning("payment %s: /info failed: %s", payment.payment_id, exc)
-        return
+        begin_write()
+        _record_read(payment, source, staff_id, f"/info failed: {exc}")
+        db.session.commit()
+        return Asked(error=exc)
     begin_write()
     db.session.refresh(payment)
-    record_report(
-        payment, PayinState(info.status, info.sub_status), info.payment_info, info.status_description
-    )
+    reported = PayinState(info.status, info.sub_status)
+    transition = record_report(payment, reported, info.payment_info, info.status_description)
+    _record_read(payment, source, staff_id, f"/info says {reported.key}: {transition.outcome}")
     db.session.commit()
+    return Asked(answer=info, transition=transition)
 
 
-def _close_if_never_created(payment: Payment, refusal: Rejected) -> None:
+def _record_read(payment: Payment, source: EventSource, staff_id: int | None, summary: str) -> None:
+    events.record(
+        EventKind.INFO_READ,
+        source,
+        summary,
+        payment=payment,
+        staff_id=staff_id,
+        data=events.exchange_record(),
+    )
+
+
+def _close_if_never_created(
+    payment: Payment, refusal: Rejected, source: EventSource, staff_id: int | None
+) -> None:
     # HighHelp does not know a payin we never managed to create: once its lifetime is surely
     # over, free the order for a new attempt.
     too_old = payment.created_at <= utcnow() - payment.lifetime - STALE_AFTER
+    begin_write()
     if payment.state is None and refusal.http_status == 404 and too_old:
         reason = f"not created: {refusal.status_description}"
-        begin_write()
         db.session.execute(
             update(Payment)
             .where(Payment.id == payment.id, Payment.state.is_(None), Payment.is_open.is_(True))
             .values(is_open=False, last_error=reason[:LAST_ERROR_LENGTH])
         )
-        db.session.commit()
+        _record_read(payment, source, staff_id, f"/info refused, attempt closed: {reason}")
     else:
         log.warning("payment %s: /info refused: %s", payment.payment_id, refusal.status_description)
+        _record_read(payment, source, staff_id, f"/info refused: {refusal.status_description}")
+    db.session.commit()
 
 
 def reconcile(older_than: timedelta, limit: int = 200) -> int:
@@ -113,7 +145,7 @@ def reconcile(older_than: timedelta, limit: int = 200) -> int:
             # Its create may still be on its way; the claim keeps it out of this sweep.
             continue
         try:
-            _ask_highhelp(payment)
+            ask_highhelp(payment, EventSource.RECONCILER)
             db.session.commit()
         except SQLAlchemyError:
             # One payment the database will not take must not stop the sweep for every other.

@@ -19,8 +19,9 @@ from ..gateway import current_settings
 from ..highhelp import assumed, statuses
 from ..highhelp.statuses import PayinState
 from ..highhelp.wire import Callback, PaymentInfo
-from ..models import CallbackAlert, Order, OrderStatus, Payment
+from ..models import CallbackAlert, EventKind, EventSource, Order, OrderStatus, Payment
 from ..sqltypes import utcnow
+from . import events
 from .alerts import AlertKind, Verdict
 from .states import Outcome, Transition, apply_report
 
@@ -152,6 +153,20 @@ def apply_callback(kind: AlertKind, callback: Callback, body: dict[str, Any]) ->
         detail = payment.review_reason if payment.needs_review else None
     db.session.execute(
         update(CallbackAlert).where(CallbackAlert.id == alert_id).values(verdict=verdict, detail=detail)
+    )
+    events.record(
+        EventKind.CALLBACK,
+        EventSource.HIGHHELP,
+        f"{kind} alert {reported.key}: {verdict}" + (f" ({detail})" if detail else ""),
+        payment=payment if verdict is not Verdict.ORPHAN else None,
+        alert_id=alert_id,
+        data={
+            "kind": kind,
+            "state": reported.key,
+            "verdict": verdict,
+            "idempotency_key": callback.idempotency_key,
+            "detail": detail,
+        },
     )
     db.session.commit()
     return verdict

@@ -21,8 +21,9 @@ from ..gateway import current_settings, highhelp_client
 from ..highhelp import BadPayload, Busy, InvalidRequest, Rejected, Unavailable
 from ..highhelp.statuses import PayinState
 from ..highhelp.wire import COUNTRY_KZ, WIDGET_METHOD_MOBILE, CreatePayinRequest
-from ..models import LAST_ERROR_LENGTH, Order, Payment
+from ..models import LAST_ERROR_LENGTH, EventKind, EventSource, Order, Payment
 from ..sqltypes import utcnow
+from . import events
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,13 @@ def _create_at_highhelp(payment: Payment) -> StartResult:
         return _keep_for_retry(payment, f"Rejected: {exc.status_description}", StartError.REFUSED)
     now = utcnow()
     begin_write()
+    events.record(
+        EventKind.CREATE_SENT,
+        EventSource.CUSTOMER,
+        f"created at HighHelp: {answer.status}/{answer.sub_status}",
+        payment=payment,
+        data=events.exchange_record(),
+    )
     db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id)
@@ -167,5 +175,14 @@ def _keep_for_retry(payment: Payment, reason: str, error: StartError) -> StartRe
     begin_write()
     last_error = reason[:LAST_ERROR_LENGTH]
     db.session.execute(update(Payment).where(Payment.id == payment.id).values(last_error=last_error))
+    if error is not StartError.BUSY:
+        # Busy sent nothing; anything else went over the wire and belongs in the timeline.
+        events.record(
+            EventKind.CREATE_FAILED,
+            EventSource.CUSTOMER,
+            reason,
+            payment=payment,
+            data=events.exchange_record(),
+        )
     db.session.commit()
     return StartResult(error=error)

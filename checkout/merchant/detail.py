@@ -1,0 +1,1 @@
+"""Order detail and timeline (being built)."""
