@@ -78,6 +78,8 @@ def register_config(app: Flask, settings: Settings) -> None:
         # a 429 gets one from the error page instead.
         RATELIMIT_HEADERS_ENABLED=False,
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LANGUAGE,
+        # Times are stored in UTC and shown as Kazakhstan reads its clocks (one zone, UTC+5, since 2024).
+        BABEL_DEFAULT_TIMEZONE=i18n.DISPLAY_TIMEZONE,
         WTF_CSRF_TIME_LIMIT=None,
         PREFERRED_URL_SCHEME="https" if settings.is_production else "http",
     )

@@ -13,6 +13,7 @@ LANGUAGE_LABELS = (("kk", "Қаз"), ("ru", "Рус"), ("en", "Eng"))
 DEFAULT_LANGUAGE = "ru"
 LANGUAGE_COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+DISPLAY_TIMEZONE = "Asia/Almaty"
 
 
 def select_language() -> str:

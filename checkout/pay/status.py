@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..highhelp import assumed, statuses
+from ..highhelp import statuses
 from ..highhelp.statuses import PayinState
 from ..models import Order, Payment
+from ..payments.phases import CAN_PAY_PHASES, DeclineReason, Phase, decline_reason
+
+__all__ = ["DeclineReason", "PaymentView", "Phase", "decline_reason", "payment_view"]
 
 # Steps the customer sees, in order, and which HighHelp states belong to each.
 STEPS = ("created", "code_sent", "checking", "paid", "done")
@@ -24,31 +26,6 @@ STEP_OF = {
 FAST_POLL_SECONDS = 2
 SLOW_POLL_SECONDS = 5
 SLOW_DOWN_AFTER = 60
-
-
-class Phase(enum.StrEnum):
-    """Where the order stands, as the customer sees it."""
-
-    UNPAID = "unpaid"  # no attempt yet
-    NOT_CREATED = "not_created"  # an attempt HighHelp has not created (yet, or ever)
-    PENDING = "pending"  # HighHelp is working on it
-    PAID = "paid"
-    REVIEW = "review"  # a person must look before anything else happens
-    DECLINED = "declined"
-
-
-class DeclineReason(enum.StrEnum):
-    """Why the last attempt was declined, in words the page can explain."""
-
-    WRONG_CODE = "wrong_code"
-    OPERATOR = "operator"
-    NOT_CONFIRMED = "not_confirmed"
-    EXPIRED = "expired"
-    DECLINED = "declined"  # HighHelp said no without saying why
-
-
-# A new attempt may start only from these: never while one is open or under review.
-CAN_PAY_PHASES = frozenset({Phase.UNPAID, Phase.DECLINED, Phase.NOT_CREATED})
 
 
 @dataclass(frozen=True)
@@ -71,24 +48,6 @@ class PaymentView:
     def can_pay(self) -> bool:
         """True when a new attempt may start (never while one is open or under review)."""
         return self.phase in CAN_PAY_PHASES
-
-
-def decline_reason(payment: Payment) -> DeclineReason:
-    """Why a payin was declined, from HighHelp's own words and the step it was at.
-
-    When the decline was recorded says nothing: a wrong code reported late is still a wrong code.
-    """
-    description = (payment.status_description or "").lower()
-    if any(marker in description for marker in assumed.EXPIRY_DESCRIPTION_MARKERS):
-        return DeclineReason.EXPIRED
-    step = PayinState.from_key(payment.decline_step) if payment.decline_step else None
-    if step == statuses.INVALID_VERIFICATION:
-        return DeclineReason.WRONG_CODE
-    if step == statuses.PAID:
-        return DeclineReason.OPERATOR
-    if step in (statuses.AWAITING_3DS_RESULT, statuses.SENT_VERIFICATION):
-        return DeclineReason.NOT_CONFIRMED
-    return DeclineReason.DECLINED
 
 
 def payment_view(order: Order, payment: Payment | None, now: datetime, polling_since: float) -> PaymentView:
