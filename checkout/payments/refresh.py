@@ -96,20 +96,21 @@ def ask_highhelp(payment: Payment, source: EventSource, staff_id: int | None = N
     db.session.refresh(payment)
     reported = PayinState(info.status, info.sub_status)
     transition = record_report(payment, reported, info.payment_info, info.status_description)
-    _record_read(payment, source, staff_id, f"/info says {reported.key}: {transition.outcome}")
+    summary = f"/info says {reported.key}: {transition.outcome}"
+    _record_read(payment, source, staff_id, summary, {"state": reported.key, "outcome": transition.outcome})
     db.session.commit()
     return Asked(answer=info, transition=transition)
 
 
-def _record_read(payment: Payment, source: EventSource, staff_id: int | None, summary: str) -> None:
-    events.record(
-        EventKind.INFO_READ,
-        source,
-        summary,
-        payment=payment,
-        staff_id=staff_id,
-        data=events.exchange_record(),
-    )
+def _record_read(
+    payment: Payment,
+    source: EventSource,
+    staff_id: int | None,
+    summary: str,
+    found: dict[str, str] | None = None,
+) -> None:
+    data = {**events.exchange_record(), **(found or {})}
+    events.record(EventKind.INFO_READ, source, summary, payment=payment, staff_id=staff_id, data=data)
 
 
 def _close_if_never_created(

@@ -63,7 +63,7 @@ def record_report(
         db.session.refresh(payment)
         if won:
             if transition.changed and transition.state == statuses.SUCCESS:
-                _mark_order_paid(payment)
+                _mark_order_paid(payment, amount_problem(payment, info))
             return transition
     raise RuntimeError(f"payment {payment.payment_id} kept changing; giving up this report")
 
@@ -95,9 +95,19 @@ def _changes(
     return values
 
 
-def _mark_order_paid(payment: Payment) -> None:
-    if payment.needs_review:
-        log.warning("payment %s succeeded but needs review: %s", payment.payment_id, payment.review_reason)
+def _mark_order_paid(payment: Payment, problem: str | None) -> None:
+    # The success's own amounts count, not only the flag: a person may have cleared an earlier flag
+    # for the same mismatch while the payin was still open.
+    if payment.needs_review or problem:
+        log.warning(
+            "payment %s succeeded but needs review: %s", payment.payment_id, problem or payment.review_reason
+        )
+        if problem and not payment.needs_review:
+            db.session.execute(
+                update(Payment)
+                .where(Payment.id == payment.id)
+                .values(needs_review=True, review_reason=problem[:255])
+            )
         return
     paid_now = matched(
         update(Order)
