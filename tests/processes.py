@@ -36,10 +36,19 @@ def clean_environ(**overrides: str) -> dict[str, str]:
     return environ
 
 
-def run_flask(*args: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`flask --app wsgi ARGS` in the project folder; output captured as text."""
+def run_flask(
+    *args: str, environ: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`flask --app wsgi ARGS` in the project folder, fed `stdin`; output captured as text."""
     return subprocess.run(
-        [*FLASK, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
+        [*FLASK, *args],
+        cwd=ROOT,
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
