@@ -95,6 +95,12 @@ class Order(db.Model):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(CURRENCY_CODE, name="currency_code"),
         CheckConstraint(sql_in("status", OrderStatus), name="status_known"),
+        # The back office: date ranges, the dashboard's days, and search by email in any case.
+        Index("ix_orders_created_at", "created_at"),
+        Index("ix_orders_paid_at", "paid_at"),
+        # PostgreSQL only: SQLite cannot reflect an index on an expression, and a shop on SQLite
+        # is never large enough to need it.
+        Index("ix_orders_email_lower", text("lower(email)")).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -164,6 +170,14 @@ class Payment(db.Model):
             "state_changed_at",
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
+        ),
+        # The back office: attempts started per hour and day, and orders with a flagged attempt.
+        Index("ix_payments_created_at", "created_at"),
+        Index(
+            "ix_payments_needs_review_order_id",
+            "order_id",
+            sqlite_where=text("needs_review = 1"),
+            postgresql_where=text("needs_review"),
         ),
     )
 

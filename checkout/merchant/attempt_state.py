@@ -1,44 +1,35 @@
-"""Where one order or attempt stands, as the back office's state badge shows it; no I/O."""
+"""Where one attempt (or its order) stands, as the back office's state badge shows it; no I/O."""
 
 from __future__ import annotations
-
-import enum
 
 from ..highhelp import statuses
 from ..models import Order, Payment
 from ..payments.phases import DeclineReason, decline_reason
+from .order_state import OrderState, Standing
 
 
-class Badge(enum.StrEnum):
-    """The state a badge shows; each value is also its CSS class suffix (`.state-<value>`)."""
-
-    PAID = "paid"
-    PENDING = "pending"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-    REVIEW = "review"
-    NOT_CREATED = "not_created"
-
-
-def attempt_badge(payment: Payment) -> Badge:
+def attempt_badge(payment: Payment) -> OrderState:
     """One attempt's state, as the customer's page would judge it."""
     if payment.needs_review:
-        return Badge.REVIEW
+        return OrderState.REVIEW
     if payment.state == statuses.SUCCESS.key:
-        return Badge.PAID
+        return OrderState.PAID
     if payment.state == statuses.DECLINE.key:
-        return Badge.EXPIRED if decline_reason(payment) is DeclineReason.EXPIRED else Badge.DECLINED
+        return OrderState.EXPIRED if decline_reason(payment) is DeclineReason.EXPIRED else OrderState.DECLINED
     if payment.is_open and payment.state is not None and payment.form_url is not None:
-        return Badge.PENDING
-    return Badge.NOT_CREATED
+        return OrderState.PENDING
+    return OrderState.NOT_CREATED
 
 
-def order_badge(order: Order) -> Badge:
-    """The order's state: paid, or where its latest attempt stands."""
-    if order.is_paid:
-        return Badge.PAID
-    if not order.payments:
-        return Badge.NOT_CREATED
-    badge = attempt_badge(order.payments[-1])
-    # HighHelp said success, yet the order is not paid (a resolved mismatch): still a person's call.
-    return Badge.REVIEW if badge is Badge.PAID else badge
+def order_badge(order: Order) -> OrderState:
+    """The order's state, read the way the orders list reads it (order_state.Standing)."""
+    latest = order.payments[-1] if order.payments else None
+    return Standing(
+        order_status=order.status,
+        flagged=any(payment.needs_review for payment in order.payments),
+        has_attempt=latest is not None,
+        is_open=latest.is_open if latest else None,
+        answered=latest.form_url is not None if latest else None,
+        payment_state=latest.state if latest else None,
+        decline_reason=decline_reason(latest) if latest and latest.state == statuses.DECLINE.key else None,
+    ).state

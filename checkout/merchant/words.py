@@ -10,16 +10,10 @@ from ..payments.actions import ActionOutcome
 from ..payments.alerts import AlertKind, Verdict
 from ..payments.review_queue import Problem
 from ..payments.states import Outcome
-from .attempt_state import Badge
+from .order_state import STATE_LABELS, OrderState
 
-BADGES = {
-    Badge.PAID: _l("Paid"),
-    Badge.PENDING: _l("Pending"),
-    Badge.DECLINED: _l("Declined"),
-    Badge.EXPIRED: _l("Expired"),
-    Badge.REVIEW: _l("Needs review"),
-    Badge.NOT_CREATED: _l("Not created"),
-}
+# The orders list's own words for each state, so a badge reads the same on both pages.
+BADGES: dict[OrderState, str] = STATE_LABELS
 
 EVENT_TITLES = {
     EventKind.ORDER_CREATED: _l("Payment link created"),

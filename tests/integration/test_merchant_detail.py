@@ -155,7 +155,7 @@ def test_order_facts_and_the_customer_link(shop: Flask) -> None:
     assert "15\u00a0000,00\u00a0₸" in page
     assert f'href="/orders/{token}"' in page
     assert "an order from the shop's catalogue" in page
-    assert "Not created" in page
+    assert "not created" in page
 
 
 def test_viewer_sees_no_action_buttons(shop: Flask) -> None:
