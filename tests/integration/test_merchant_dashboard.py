@@ -73,7 +73,8 @@ def test_figures_for_today_and_the_week_follow_almaty_days(app: Flask, staff: Fl
     final = {"is_open": False}
     place(app, today, "T-PAID", paid=True, state="success", **final)
     place(app, today, "T-WRONG", state="decline", decline_step="processing:invalid_verification", **final)
-    place(app, today, "T-OPEN", state="processing:requisites")
+    # Still within its lifetime: pending, not yet stuck for the review queue.
+    place(app, today, "T-OPEN", state="processing:requisites", expires_at=now + timedelta(minutes=5))
     place(app, today)  # an order nobody tried to pay yet
     place(
         app, just_before_midnight, "Y-LATE", state="decline", status_description="Lifetime expired", **final
@@ -81,7 +82,15 @@ def test_figures_for_today_and_the_week_follow_almaty_days(app: Flask, staff: Fl
     place(app, just_before_midnight, "Y-OPERATOR", state="decline", decline_step="processing:paid", **final)
     place(app, just_before_midnight, "Y-PAID", paid=True, state="success", **final)
     place(app, midnight - timedelta(days=7), "OLD-PAID", paid=True, state="success", **final)
-    place(app, today, "T-ODD", state="processing:new", needs_review=True)
+    place(
+        app,
+        today,
+        "T-ODD",
+        state="processing:new",
+        needs_review=True,
+        review_reason="amount 1 instead of 2",
+        expires_at=now + timedelta(minutes=5),
+    )
 
     page = staff.get("/merchant/").get_data(as_text=True)
     today_html, week_html = section(page, "today"), section(page, "week")
