@@ -42,6 +42,8 @@ ALERT_KEY_LENGTH = assumed.PROJECT_ID_MAX_LENGTH + PAYMENT_ID_MAX_LENGTH + STATE
 
 
 EMAIL_LENGTH = 254
+# An order's description and a line's name: a payment link's line is named with its description.
+DESCRIPTION_LENGTH = 255
 
 
 class OrderStatus(enum.StrEnum):
@@ -97,6 +99,13 @@ class Order(db.Model):
         CheckConstraint(sql_in("status", OrderStatus), name="status_known"),
         # The back office: date ranges, the dashboard's days, and search by email in any case.
         Index("ix_orders_created_at", "created_at"),
+        # The payment links page: the newest orders made by staff.
+        Index(
+            "ix_orders_payment_links",
+            "id",
+            sqlite_where=text("created_by_id IS NOT NULL"),
+            postgresql_where=text("created_by_id IS NOT NULL"),
+        ),
         Index("ix_orders_paid_at", "paid_at"),
         # PostgreSQL only: SQLite cannot reflect an index on an expression, and a shop on SQLite
         # is never large enough to need it.
@@ -107,7 +116,7 @@ class Order(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    description: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_LENGTH))
     email: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.OPEN)
@@ -137,7 +146,7 @@ class OrderLine(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(DESCRIPTION_LENGTH))
     unit_price: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
 
@@ -327,6 +336,8 @@ class Event(db.Model):
         CheckConstraint(sql_in("kind", EventKind), name="kind_known"),
         CheckConstraint(sql_in("source", EventSource), name="source_known"),
         Index("ix_events_order_id_id", "order_id", "id"),
+        # The staff page's audit trail reads the newest lines of one kind.
+        Index("ix_events_kind_id", "kind", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
