@@ -24,11 +24,12 @@ from werkzeug.routing import Rule
 from checkout.config import SANDBOX_PATH
 from checkout.extensions import db
 from checkout.highhelp import assumed, signing
-from checkout.models import CallbackAlert, Order, OrderLine, Payment, Product
+from checkout.models import CallbackAlert, Order, OrderLine, Payment, Product, StaffRole
 from checkout.security import MAX_BODY_BYTES
 from checkout.shop.catalog import load_demo_products
 from tests.checkout_support import CSRF, alert_body, make_attempt, make_order, signed_headers
 from tests.conftest import make_environ
+from tests.merchant_support import signed_in
 from tests.processes import clean_environ, free_port, serving, serving_wsgi
 
 TABLES = (Order, OrderLine, Payment, CallbackAlert)
@@ -99,6 +100,10 @@ def real_values(shop: Shop) -> dict[str, str]:
         "product_id": str(shop.product_id),
         "sku": shop.sku,
         "kind": "success",
+        "number": "1",
+        "order_id": "1",
+        "ref": "1",
+        "staff_id": "1",
     }
 
 
@@ -488,6 +493,26 @@ ENDPOINTS = [
     "pay.pay",
     "callbacks.receive",
     "health.healthz",
+    # The back office, signed out: every page and action must send the visitor to sign in.
+    "merchant.dashboard",
+    "merchant.links",
+    "merchant.create_link",
+    "merchant.link_detail",
+    "merchant.login",
+    "merchant.logout",
+    "merchant.orders",
+    "merchant.orders_csv",
+    "merchant.order_detail",
+    "merchant.order_row",
+    "merchant.cancel",
+    "merchant.confirm",
+    "merchant.recheck",
+    "merchant.review",
+    "merchant.resolve",
+    "merchant.staff_list",
+    "merchant.add_staff",
+    "merchant.disable_staff",
+    "merchant.change_staff_role",
 ]
 FUZZ_SETTINGS = settings(
     max_examples=60,
@@ -562,3 +587,40 @@ def test_a_host_header_that_is_not_a_host_name_is_a_400(shop: Shop, host: str) -
 def test_real_host_names_are_served(shop: Shop, host: str) -> None:
     with serving_wsgi(shop.app) as url:
         assert requests.get(url + "/healthz", headers={"Host": host}, timeout=10).status_code == 200
+
+
+# --- signed in: the back office's pages with any query a person (or a bookmark) could send --------
+
+BACK_OFFICE_PAGES = [
+    "/merchant/",
+    "/merchant/orders",
+    "/merchant/orders.csv",
+    "/merchant/orders/1",
+    "/merchant/orders/1/row",
+    "/merchant/review",
+    "/merchant/links",
+    "/merchant/links/1",
+    "/merchant/staff",
+    "/merchant/payments/1/cancel",
+]
+BACK_OFFICE_KEYS = ["state", "from", "to", "q", "before", "after", "since", "sep", "lang", "next"]
+ODD_VALUES = (
+    st.sampled_from(["", "0", "-1", "1e309", "nan", "2026-02-30", "9" * 40, "paid", "semicolon", "%00"])
+    | st.text(max_size=30)
+    | st.integers(-(2**70), 2**70).map(str)
+)
+
+
+@FUZZ_SETTINGS
+@given(
+    path=st.sampled_from(BACK_OFFICE_PAGES),
+    query=st.dictionaries(st.sampled_from(BACK_OFFICE_KEYS), ODD_VALUES),
+)
+def test_back_office_pages_signed_in_never_get_a_5xx(shop: Shop, path: str, query: dict[str, str]) -> None:
+    client = signed_in(shop.app, StaffRole.OWNER, email=f"owner-{len(query)}@example.kz")
+    before = row_counts(shop.app)
+    response = client.get(path, query_string=query)
+    if response.is_streamed:
+        response.get_data()
+    assert response.status_code < 500, f"{path}?{query} → {response.status_code}"
+    assert row_counts(shop.app) == before
