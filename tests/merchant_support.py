@@ -20,7 +20,11 @@ def make_staff(app: Flask, email: str = "owner@example.kz", role: StaffRole = St
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> FlaskClient:
-    """Sign the client in through the form, as a person would; fails the test if refused."""
+    """Sign the client in through the form, as a person would; fails the test if refused.
+
+    The client reads English pages (the shop's default is Russian), so tests can match the source texts.
+    """
+    client.set_cookie("lang", "en")
     token = csrf_of(client.get("/merchant/login").get_data(as_text=True))
     response = client.post(
         "/merchant/login", data={"email": email, "password": password, "csrf_token": token}

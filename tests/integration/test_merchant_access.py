@@ -122,6 +122,7 @@ def test_only_an_owner_reaches_the_staff_pages(app: Flask) -> None:
 def test_unknown_email_and_wrong_password_get_the_same_answer(app: Flask) -> None:
     make_staff(app, "owner@example.kz")
     client = app.test_client()
+    client.set_cookie("lang", "en")
     answers = []
     for email in ("owner@example.kz", "nobody@example.kz"):
         token = csrf_of(client.get(LOGIN).get_data(as_text=True))
@@ -153,6 +154,7 @@ def test_sign_in_is_throttled_per_account_even_for_the_right_password(app: Flask
     # From another address, with the right password: the account is still resting.
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    other.set_cookie("lang", "en")
     token = csrf_of(other.get(LOGIN).get_data(as_text=True))
     response = other.post(
         LOGIN, data={"email": "owner@example.kz", "password": PASSWORD, "csrf_token": token}

@@ -209,7 +209,7 @@ def test_the_last_enabled_owner_is_never_demoted_or_disabled(app: Flask, change:
     make_staff(app, OWNER, StaffRole.OWNER)
     # A second owner whose account was disabled from the command line while still signed in.
     make_staff(app, "gone@example.kz", StaffRole.OWNER)
-    with app.test_request_context():
+    with app.test_request_context("/?lang=en"):
         accounts.disable("gone@example.kz")
         last_owner = db.session.execute(select(StaffUser).where(StaffUser.email == OWNER)).scalar_one()
         gone = db.session.execute(select(StaffUser).where(StaffUser.email == "gone@example.kz")).scalar_one()
