@@ -23,6 +23,16 @@ OPERATOR = "operator@example.kz"
 VIEWER = "viewer@example.kz"
 OWNER = "owner@example.kz"
 WIDTHS = (360, 1280)
+# The innermost elements that reach past the right edge of the screen, to name in a failure.
+WIDER_THAN_THE_SCREEN = """
+(() => {
+  const edge = document.documentElement.clientWidth + 1;
+  const past = e => e.getBoundingClientRect().right > edge;
+  return [...document.querySelectorAll('body *')]
+    .filter(e => past(e) && ![...e.children].some(past))
+    .map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').trim().slice(0, 40));
+})()
+"""
 
 
 @dataclass(frozen=True)
@@ -70,13 +80,12 @@ def signed_in_page(browser: Any, back_office: BackOffice, email: str, width: int
 def check_page(page: Any, artifacts: Path, name: str) -> None:
     """No horizontal scrolling, no axe-core violations, and a screenshot for people to look at."""
     width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, (
-        f"{name} scrolls sideways at {width}px"
-    )
+    page.screenshot(path=str(artifacts / f"merchant-{name}-{width}.png"), full_page=True)
+    if page.evaluate("document.documentElement.scrollWidth") > width:
+        pytest.fail(f"{name} scrolls sideways at {width}px: {page.evaluate(WIDER_THAN_THE_SCREEN)}")
     violations = Axe().run(page).response["violations"]
     described = [f"{item['id']}: {item['help']} ({len(item['nodes'])}×)" for item in violations]
     assert described == [], f"{name} at {width}px"
-    page.screenshot(path=str(artifacts / f"merchant-{name}-{width}.png"), full_page=True)
 
 
 def paid_order(browser: Any, back_office: BackOffice) -> str:
