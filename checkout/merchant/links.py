@@ -11,7 +11,6 @@ from . import paylinks
 from .access import acting, staff
 from .blueprint import bp
 from .link_form import LANGUAGE_NAMES, LinkForm
-from .order_links import order_detail_url
 from .qr import qr_svg
 
 
@@ -22,7 +21,6 @@ def _list_page(form: LinkForm, status: int = 200) -> tuple[str, int]:
         links=paylinks.recent_links(),
         can_create=staff().staff_role.can_act,
         link_state=paylinks.link_state,
-        order_detail_url=order_detail_url,
         max_amount=paylinks.MAX_LINK_AMOUNT_TENGE,
     ), status
 
@@ -65,7 +63,6 @@ def link_detail(order_id: int) -> str:
         qr=qr_svg(url, _("QR code of the payment link for order %(number)s", number=order.id)),
         state=paylinks.link_state(order),
         creator=paylinks.creator(order),
-        order_detail_url=order_detail_url(order.id),
         language_names=LANGUAGE_NAMES,
         can_create=staff().staff_role.can_act,
     )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from flask import Response, abort, render_template, request, stream_with_context, url_for
+from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
-from werkzeug.routing import BuildError
 
 from ..sqltypes import utcnow
 from . import csv_export, listing, periods
@@ -52,20 +51,10 @@ def poll_seconds(row: listing.OrderRow, since: float) -> int | None:
     return FAST_POLL_SECONDS if time.time() - since < SLOW_DOWN_AFTER else SLOW_POLL_SECONDS
 
 
-def detail_url(number: int) -> str:
-    """The order's detail page."""
-    try:
-        return url_for("merchant.order_detail", number=number)
-    except BuildError:
-        # The detail page is another module's; until it is registered, its address is known.
-        return f"{url_for('merchant.orders')}/{number}"
-
-
 def _row_context(since: float) -> dict[str, object]:
     return {
         "since": int(since),
         "poll_seconds": lambda row: poll_seconds(row, since),
-        "detail_url": detail_url,
         "state_labels": STATE_LABELS,
     }
 

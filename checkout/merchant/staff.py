@@ -12,7 +12,6 @@ from . import accounts, staff_audit, staff_changes
 from .access import managing_staff, staff
 from .blueprint import bp
 from .labels import role_label
-from .order_links import order_detail_url
 from .staff_form import AddStaffForm, DisableForm, RoleForm
 
 
@@ -27,7 +26,6 @@ def _page(add_form: AddStaffForm, status: int = 200) -> tuple[str, int]:
         changes=staff_audit.staff_changes(),
         actions=staff_audit.payment_actions(),
         action_label=staff_audit.action_label,
-        order_detail_url=order_detail_url,
     ), status
 
 
