@@ -21,8 +21,12 @@ from .labels import role_label
 
 # A signed-in page left alone this long asks for the password again.
 IDLE_TIMEOUT = timedelta(minutes=30)
+# However active, a session ends this long after sign-in: a copied cookie stops working by then.
+MAX_SESSION_AGE = timedelta(hours=12)
 # When the person last did something (a page, a form); htmx polls do not count.
 LAST_SEEN_KEY = "staff_seen"
+# When the person signed in.
+SIGNED_IN_KEY = "staff_signed_in"
 # Pages reachable signed out.
 PUBLIC_ENDPOINTS = frozenset({"merchant.login"})
 
@@ -73,10 +77,13 @@ def require_sign_in() -> Response | None:
     if not current_user.is_authenticated:
         return signed_out()
     now = utcnow().timestamp()
-    last_seen = session.get(LAST_SEEN_KEY)
-    if not isinstance(last_seen, (int, float)) or now - last_seen > IDLE_TIMEOUT.total_seconds():
+    last_seen, signed_in = session.get(LAST_SEEN_KEY), session.get(SIGNED_IN_KEY)
+    idle = not isinstance(last_seen, (int, float)) or now - last_seen > IDLE_TIMEOUT.total_seconds()
+    too_old = not isinstance(signed_in, (int, float)) or now - signed_in > MAX_SESSION_AGE.total_seconds()
+    if idle or too_old:
         logout_user()
         session.pop(LAST_SEEN_KEY, None)
+        session.pop(SIGNED_IN_KEY, None)
         return signed_out()
     if not (request.method == "GET" and request.headers.get("HX-Request") == "true"):
         session[LAST_SEEN_KEY] = now

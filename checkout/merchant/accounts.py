@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import EventKind, EventSource, StaffRole, StaffUser, new_token
+from ..models import EMAIL_LENGTH, EventKind, EventSource, StaffRole, StaffUser, new_token
 from ..payments import events
 
 # Long enough that a throttled guesser never gets there; no other rule (NIST SP 800-63B).
@@ -56,7 +56,8 @@ def find(email: str) -> StaffUser | None:
 
 def authenticate(email: str, password: str) -> StaffUser | None:
     """The enabled account these credentials open; None, in the same time, for any wrong pair."""
-    staff = find(email) if len(email) <= 254 else None
+    # An address with control characters (NUL would reach the database) can name no account.
+    staff = find(email) if len(email) <= EMAIL_LENGTH and email.isprintable() else None
     password = password[:MAX_PASSWORD_LENGTH]
     if staff is None:
         check_password_hash(_UNKNOWN_ACCOUNT_HASH, password)

@@ -12,7 +12,7 @@ from ..database import begin_write
 from ..extensions import db, limiter
 from ..sqltypes import utcnow
 from . import accounts
-from .access import LAST_SEEN_KEY
+from .access import LAST_SEEN_KEY, SIGNED_IN_KEY
 from .blueprint import bp
 
 # Failed sign-ins allowed in THROTTLE_WINDOW for one email address (existing or not) and for one
@@ -37,7 +37,13 @@ def _failed(response: Response) -> bool:
 
 def _safe_next(target: str | None) -> str:
     """Back to the page that asked for sign-in, if it is a back-office page; else the dashboard."""
-    if target and target.startswith("/merchant") and "\\" not in target and not target.startswith("//"):
+    if (
+        target
+        and target.startswith("/merchant")
+        and "\\" not in target
+        and target.isprintable()
+        and not target.startswith("//")
+    ):
         return target
     return url_for("merchant.dashboard")
 
@@ -65,7 +71,7 @@ def login() -> Response | tuple[str, int]:
     # A new session at sign-in: nothing from before (a planted session, an old CSRF token) carries over.
     session.clear()
     login_user(staff)
-    session[LAST_SEEN_KEY] = utcnow().timestamp()
+    session[LAST_SEEN_KEY] = session[SIGNED_IN_KEY] = utcnow().timestamp()
     begin_write()
     staff.last_sign_in_at = utcnow()
     db.session.commit()

@@ -8,6 +8,7 @@ through what HighHelp says, applied like a callback; a refusal or an outage chan
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,7 +88,7 @@ def cancel(payment: Payment, staff_id: int) -> ActionResult:
 
 def confirm(payment: Payment, staff_id: int) -> ActionResult:
     """Ask HighHelp to confirm a paid payin; its answer (usually success) is applied."""
-    return _act(
+    result = _act(
         payment,
         staff_id,
         EventKind.CONFIRM,
@@ -95,6 +96,11 @@ def confirm(payment: Payment, staff_id: int) -> ActionResult:
         allowed=can_confirm(payment),
         call=lambda payment_id: highhelp_client().confirm_payin(payment_id),
     )
+    if result.state == statuses.SUCCESS.key:
+        # The answer carries no amounts, and only a report with amounts pays an order: read
+        # them from /info now rather than wait for the success callback.
+        ask_highhelp(payment, EventSource.STAFF, staff_id)
+    return result
 
 
 def _act(
@@ -182,6 +188,10 @@ class InvalidNote(ValueError):
     """A resolution's note that cannot be stored; nothing was."""
 
 
+# Line breaks and tabs are the only control characters a note keeps.
+KEPT_WHITESPACE = "\n\r\t"
+
+
 class EmptyNote(InvalidNote):
     """No note: a resolution must say what was found and done."""
 
@@ -191,7 +201,8 @@ class NoteTooLong(InvalidNote):
 
 
 def clean_note(note: str) -> str:
-    """The note as stored: trimmed, required, bounded."""
+    """The note as stored: control characters dropped (NUL cannot be stored), trimmed, required, bounded."""
+    note = "".join(char for char in note if char in KEPT_WHITESPACE or unicodedata.category(char) != "Cc")
     note = note.strip()
     if not note:
         raise EmptyNote("a note is required")

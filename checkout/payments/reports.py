@@ -52,20 +52,34 @@ def record_report(
         current = PayinState.from_key(payment.state) if payment.state else statuses.NEW
         transition = apply_report(current, reported)
         values = _changes(payment, current, transition, reported, info, description)
-        if not values:
-            return transition
-        won = matched(
-            update(Payment)
-            .where(Payment.id == payment.id, Payment.version == payment.version)
-            .values(version=payment.version + 1, **values)
-            .returning(Payment.id)
-        )
-        db.session.refresh(payment)
-        if won:
-            if transition.changed and transition.state == statuses.SUCCESS:
-                _mark_order_paid(payment, amount_problem(payment, info))
-            return transition
+        if values:
+            won = matched(
+                update(Payment)
+                .where(Payment.id == payment.id, Payment.version == payment.version)
+                .values(version=payment.version + 1, **values)
+                .returning(Payment.id)
+            )
+            db.session.refresh(payment)
+            if not won:
+                continue
+        if transition.state == statuses.SUCCESS and transition.changed:
+            _mark_order_paid(payment, info)
+        elif (
+            transition.state == statuses.SUCCESS
+            and transition.outcome is Outcome.UNCHANGED
+            and info is not None
+            and not _order_is_paid(payment)
+        ):
+            # A success recorded without HighHelp's amounts (a confirm's answer) pays the order
+            # when a later report brings them.
+            _mark_order_paid(payment, info)
+        return transition
     raise RuntimeError(f"payment {payment.payment_id} kept changing; giving up this report")
+
+
+def _order_is_paid(payment: Payment) -> bool:
+    status = db.session.execute(select(Order.status).where(Order.id == payment.order_id)).scalar_one()
+    return bool(status == OrderStatus.PAID)
 
 
 def _changes(
@@ -95,9 +109,14 @@ def _changes(
     return values
 
 
-def _mark_order_paid(payment: Payment, problem: str | None) -> None:
+def _mark_order_paid(payment: Payment, info: PaymentInfo | None) -> None:
+    if info is None:
+        # Only a report with HighHelp's amounts pays an order (a confirm's answer has none).
+        log.info("payment %s succeeded; the order is paid when HighHelp's amounts arrive", payment.payment_id)
+        return
     # The success's own amounts count, not only the flag: a person may have cleared an earlier flag
     # for the same mismatch while the payin was still open.
+    problem = amount_problem(payment, info)
     if payment.needs_review or problem:
         log.warning(
             "payment %s succeeded but needs review: %s", payment.payment_id, problem or payment.review_reason

@@ -19,7 +19,7 @@ from ..database import begin_write
 from ..extensions import db
 from ..gateway import current_settings, highhelp_client
 from ..highhelp import BadPayload, Busy, InvalidRequest, Rejected, Unavailable
-from ..highhelp.statuses import PayinState
+from ..highhelp.statuses import SUCCESS, PayinState
 from ..highhelp.wire import COUNTRY_KZ, WIDGET_METHOD_MOBILE, CreatePayinRequest
 from ..models import LAST_ERROR_LENGTH, EventKind, EventSource, Order, Payment
 from ..sqltypes import utcnow
@@ -55,6 +55,11 @@ class StartResult:
 def latest_attempt(order: Order) -> Payment | None:
     """The order's newest payment attempt."""
     return order.payments[-1] if order.payments else None
+
+
+def awaits_a_person(order: Order) -> bool:
+    """True while money may have moved without paying the order: a flag, or a success not applied."""
+    return any(payment.needs_review or payment.state == SUCCESS.key for payment in order.payments)
 
 
 def open_attempt(order_id: int) -> Payment | None:
@@ -94,7 +99,8 @@ def create_request_body(
 
 def start_payment(order: Order, customer: Customer, urls: dict[str, str]) -> StartResult:
     """Store the attempt, then create it at HighHelp; a repeat click reuses the stored one."""
-    if order.is_paid:
+    if order.is_paid or awaits_a_person(order):
+        # The order page says where things stand; a page left open must not start a second charge.
         return StartResult()
     payment = open_attempt(order.id)
     if payment is None:

@@ -379,3 +379,21 @@ def test_a_rate_limited_press_says_when_to_come_back_and_others_say_nothing(
     assert answers[-1].headers["Retry-After"] == "60"
     # Only a refusal carries Retry-After: an answer that went through has nothing to retry.
     assert all("Retry-After" not in answer.headers for answer in answers[:-1])
+
+
+def test_a_success_after_a_decline_blocks_a_second_charge(shop: Flask, double: HighHelpDouble) -> None:
+    client = shop.test_client()
+    path = order_via_cart(client)
+    press_pay(client, path)
+    [payment] = payments(shop)
+    post_alert(client, alert_body(payment.payment_id, "decline", amount=payment.amount))
+    # The customer keeps the declined page open, with its "Try again" form …
+    declined_page = client.get(path + "?lang=en").get_data(as_text=True)
+    assert "Try again" in declined_page
+    # … and HighHelp then reports that the money did arrive: a person must look first.
+    post_alert(client, alert_body(payment.payment_id, "success", amount=payment.amount))
+    response = press_pay(client, path, csrf_of(declined_page))
+    assert response.status_code == 303
+    assert len(creates(double)) == 1, "no second payin"
+    assert len(payments(shop)) == 1
+    assert "We are checking your payment" in client.get(path + "?lang=en").get_data(as_text=True)

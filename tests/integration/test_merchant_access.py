@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from checkout.extensions import db
-from checkout.merchant.access import IDLE_TIMEOUT, LAST_SEEN_KEY
+from checkout.merchant.access import IDLE_TIMEOUT, LAST_SEEN_KEY, MAX_SESSION_AGE, SIGNED_IN_KEY
 from checkout.merchant.login import FAILURES_PER_ACCOUNT, FAILURES_PER_CLIENT
 from checkout.models import Event, StaffRole, StaffUser
 from checkout.sqltypes import utcnow
@@ -286,3 +286,29 @@ def test_passwords_are_stored_with_scrypt_and_never_in_the_history(app: Flask) -
         history = db.session.execute(select(Event)).scalars().all()
         assert history
         assert all(PASSWORD not in str(event.data) + event.summary for event in history)
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_however_active(app: Flask) -> None:
+    make_staff(app, "owner@example.kz")
+    client = sign_in(app.test_client(), "owner@example.kz")
+    with client.session_transaction() as session:
+        session[SIGNED_IN_KEY] = (utcnow() - MAX_SESSION_AGE).timestamp() - 1
+        session[LAST_SEEN_KEY] = utcnow().timestamp()
+    assert client.get("/merchant/").status_code == 302
+
+
+@pytest.mark.parametrize("email", ["owner@example.kz\x00", "\x00", "owner@example.kz\n"])
+def test_control_characters_in_the_email_are_a_wrong_sign_in_not_an_error(app: Flask, email: str) -> None:
+    make_staff(app, "owner@example.kz")
+    assert failed_sign_in(app.test_client(), email, PASSWORD) == 401
+
+
+@pytest.mark.parametrize("target", ["/merchant/orders\r\nSet-Cookie: x=1", "/merchant/\x00"])
+def test_a_next_page_with_control_characters_goes_to_the_dashboard(app: Flask, target: str) -> None:
+    make_staff(app, "owner@example.kz")
+    client = app.test_client()
+    token = csrf_of(client.get(LOGIN).get_data(as_text=True))
+    data = {"email": "owner@example.kz", "password": PASSWORD, "csrf_token": token, "next": target}
+    response = client.post(LOGIN, data=data)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/merchant/"

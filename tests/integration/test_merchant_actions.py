@@ -13,7 +13,15 @@ from sqlalchemy import select
 from checkout.extensions import db
 from checkout.gateway import highhelp_client
 from checkout.models import Event, EventKind, EventSource, Order, Payment, StaffRole, StaffUser
-from tests.checkout_support import csrf_of, make_attempt, make_order, order_status, payment_row
+from tests.checkout_support import (
+    alert_body,
+    csrf_of,
+    make_attempt,
+    make_order,
+    order_status,
+    payment_row,
+    post_alert,
+)
 from tests.highhelp_double import HighHelpDouble, Reply, answer_for
 from tests.merchant_support import page_csrf, signed_in
 
@@ -192,7 +200,8 @@ def test_confirm_from_processing_paid_applies_success(shop: Flask, double: HighH
     client = signed_in(shop, StaffRole.OWNER)
     double.reply = answering("success")
     page = act(client, number, f"/merchant/payments/{ref}/confirm")
-    assert sent_paths(double) == ["/api/v1/widget/payin/confirm"]
+    # The confirm's answer has no amounts; the order is paid on /info's, read right after.
+    assert sent_paths(double) == ["/api/v1/widget/payin/confirm", "/api/v1/widget/payin/info"]
     assert payment_row(shop, PAYMENT_ID).state == "success"
     assert order_status(shop, token) == "paid"
     assert "HighHelp says: success: the money arrived (success)." in page
@@ -238,3 +247,46 @@ def test_signed_out_action_goes_to_sign_in_and_sends_nothing(shop: Flask, double
     assert double.received == []
     with shop.app_context():
         assert db.session.execute(select(Order.status)).scalar_one() == "open"
+
+
+def test_a_confirmed_payment_with_the_wrong_amount_never_pays_the_order(
+    shop: Flask, double: HighHelpDouble
+) -> None:
+    token, number, ref = attempt(shop, "processing:paid")
+    client = signed_in(shop, StaffRole.OWNER)
+
+    def reply(path: str, body: dict[str, Any]) -> Reply:
+        answer = answer_for(path, body)
+        answer.update(status="success", sub_status=None)
+        if path.endswith("/info"):
+            answer["payment_info"]["amount"] = 1_400_000
+        return Reply.json(200, answer)
+
+    double.reply = reply
+    act(client, number, f"/merchant/payments/{ref}/confirm")
+    payment = payment_row(shop, PAYMENT_ID)
+    assert payment.state == "success"
+    assert payment.needs_review
+    assert order_status(shop, token) == "open"
+
+
+def test_a_confirm_answer_alone_does_not_pay_the_order_until_amounts_arrive(
+    shop: Flask, double: HighHelpDouble
+) -> None:
+    token, number, ref = attempt(shop, "processing:paid")
+    client = signed_in(shop, StaffRole.OWNER)
+
+    def reply(path: str, body: dict[str, Any]) -> Reply:
+        if path.endswith("/info"):
+            return Reply.json(503, {"status": "error", "status_description": "maintenance"})
+        answer = answer_for(path, body)
+        answer.update(status="success", sub_status=None)
+        return Reply.json(200, answer)
+
+    double.reply = reply
+    act(client, number, f"/merchant/payments/{ref}/confirm")
+    assert payment_row(shop, PAYMENT_ID).state == "success"
+    assert order_status(shop, token) == "open"
+    # HighHelp's success callback brings the amounts: now the order is paid.
+    assert post_alert(shop.test_client(), alert_body(PAYMENT_ID, "success")).status_code == 200
+    assert order_status(shop, token) == "paid"

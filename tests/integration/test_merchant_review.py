@@ -267,3 +267,14 @@ def test_a_cleared_amount_mismatch_never_lets_a_wrong_success_pay_the_order(shop
     assert payment.needs_review
     with shop.app_context():
         assert db.session.execute(select(Order.status).where(Order.token == token)).scalar_one() == "open"
+
+
+def test_a_note_with_control_characters_is_stored_without_them(shop: Flask) -> None:
+    assert post_alert(shop.test_client(), alert_body("KZ-nobody", "success")).status_code == 200
+    with shop.app_context():
+        alert_id = db.session.execute(select(func.min(Event.alert_id))).scalar_one()
+    operator = signed_in(shop, StaffRole.OPERATOR)
+    assert resolve(operator, "alert", alert_id, "Checked\x00 in the cabinet\nnot ours")[0] == 303
+    with shop.app_context():
+        note = db.session.execute(select(ReviewResolution.note)).scalar_one()
+    assert note == "Checked in the cabinet\nnot ours"
