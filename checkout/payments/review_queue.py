@@ -22,6 +22,8 @@ from .alerts import Verdict
 
 # An open attempt this long past its lifetime is one the reconciler could not settle.
 STUCK_GRACE = timedelta(minutes=10)
+# The most open attempts one look at the queue reads (the count shows at most this many stuck ones).
+STUCK_SCAN_LIMIT = 1000
 # The shortest lifetime a payin can have: an attempt younger than this plus the grace is never stuck.
 SHORTEST_LIFETIME = timedelta(seconds=LIFETIME_RANGE[0])
 # Items of each kind one page shows; the count above it is exact.
@@ -152,7 +154,8 @@ def open_items(limit: int = PAGE_LIMIT) -> list[ReviewItem]:
 
 
 def _stuck(now: datetime) -> list[Payment]:
-    candidates = select(Payment).where(_maybe_stuck(now)).order_by(Payment.id.desc())
+    # Bounded: during a long outage thousands of attempts may be open, and the dashboard asks on every view.
+    candidates = select(Payment).where(_maybe_stuck(now)).order_by(Payment.id.desc()).limit(STUCK_SCAN_LIMIT)
     return [payment for payment in db.session.execute(candidates).scalars() if _is_stuck(payment, now)]
 
 
