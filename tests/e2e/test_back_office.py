@@ -45,11 +45,21 @@ class BackOffice:
     def order_number(self, order_url: str) -> int:
         """The order number (orders.id) behind a customer's order page."""
         token = order_url.rstrip("/").rsplit("/", 1)[1]
+        return self._count("SELECT id FROM orders WHERE token = :token", token=token)
+
+    def callbacks_of(self, number: int) -> int:
+        """How many callbacks the inbox holds for the order's payments."""
+        query = (
+            "SELECT count(*) FROM callback_alerts WHERE payment_id IN "
+            "(SELECT payment_id FROM payments WHERE order_id = :number)"
+        )
+        return self._count(query, number=number)
+
+    def _count(self, query: str, **values: object) -> int:
         engine = create_engine(self.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
         try:
             with engine.connect() as connection:
-                query = text("SELECT id FROM orders WHERE token = :token")
-                return int(connection.execute(query, {"token": token}).scalar_one())
+                return int(connection.execute(text(query), values).scalar_one())
         finally:
             engine.dispose()
 
@@ -128,6 +138,9 @@ def test_an_operator_finds_a_paid_order_and_reads_its_story(
         assert "POST /api/v1/widget/payin" in timeline
         assert "[redacted]" in timeline
         assert "success" in timeline
+        # Every callback the inbox received for the payment is on the timeline, once.
+        callbacks = page.locator(".timeline-entry.timeline-callback").count()
+        assert callbacks == back_office.callbacks_of(number) > 0
         check_page(page, artifacts, "order")
         page.get_by_role("button", name="Re-check with HighHelp").first.click()
         page.wait_for_load_state()
