@@ -254,7 +254,16 @@ def test_a_disabled_account_is_signed_out_at_its_next_request(app: Flask) -> Non
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/x", "https://evil.example/", "/orders/x", "/\\evil.example"]
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/orders/x",
+        "/\\evil.example",
+        # Control characters would make the redirect itself fail.
+        "/merchant/orders\r\nSet-Cookie: x=1",
+        "/merchant/\x00",
+    ],
 )
 def test_sign_in_never_redirects_outside_the_back_office(app: Flask, target: str) -> None:
     make_staff(app, "owner@example.kz")
@@ -301,14 +310,3 @@ def test_a_session_ends_twelve_hours_after_sign_in_however_active(app: Flask) ->
 def test_control_characters_in_the_email_are_a_wrong_sign_in_not_an_error(app: Flask, email: str) -> None:
     make_staff(app, "owner@example.kz")
     assert failed_sign_in(app.test_client(), email, PASSWORD) == 401
-
-
-@pytest.mark.parametrize("target", ["/merchant/orders\r\nSet-Cookie: x=1", "/merchant/\x00"])
-def test_a_next_page_with_control_characters_goes_to_the_dashboard(app: Flask, target: str) -> None:
-    make_staff(app, "owner@example.kz")
-    client = app.test_client()
-    token = csrf_of(client.get(LOGIN).get_data(as_text=True))
-    data = {"email": "owner@example.kz", "password": PASSWORD, "csrf_token": token, "next": target}
-    response = client.post(LOGIN, data=data)
-    assert response.status_code == 303
-    assert response.headers["Location"] == "/merchant/"
