@@ -17,7 +17,7 @@ from ..extensions import db, login_manager
 from ..models import StaffRole, StaffUser
 from ..sqltypes import utcnow
 from .blueprint import bp
-from .labels import role_label
+from .words import role_label
 
 # A signed-in page left alone this long asks for the password again.
 IDLE_TIMEOUT = timedelta(minutes=30)

@@ -8,10 +8,9 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import StaffRole, StaffUser
-from . import accounts, staff_audit, staff_changes
+from . import accounts, staff_audit, staff_changes, words
 from .access import managing_staff, staff
 from .blueprint import bp
-from .labels import role_label
 from .staff_form import AddStaffForm, DisableForm, RoleForm
 
 
@@ -25,7 +24,7 @@ def _page(add_form: AddStaffForm, status: int = 200) -> tuple[str, int]:
         disable_form=DisableForm(),
         changes=staff_audit.staff_changes(),
         actions=staff_audit.payment_actions(),
-        action_label=staff_audit.action_label,
+        action_label=words.action_label,
     ), status
 
 
@@ -63,7 +62,7 @@ def add_staff() -> Response | tuple[str, int]:
         message = str(exc) if isinstance(exc, staff_changes.Refused) else _("This account cannot be added.")
         form.email.errors = [message]
         return _page(form, 422)
-    flash(_("%(email)s added as %(role)s.", email=added.email, role=role_label(added.role)), "success")
+    flash(_("%(email)s added as %(role)s.", email=added.email, role=words.role_label(added.role)), "success")
     return _back()
 
 
@@ -77,7 +76,7 @@ def change_staff_role(staff_id: int) -> Response:
         abort(400, description=_("Choose one of the roles."))
     role = StaffRole(form.role.data)
     if target.active and target.role == role:
-        flash(_("%(email)s is already %(role)s.", email=target.email, role=role_label(role)), "info")
+        flash(_("%(email)s is already %(role)s.", email=target.email, role=words.role_label(role)), "info")
         return _back()
     was_active = target.active
     try:
@@ -86,9 +85,11 @@ def change_staff_role(staff_id: int) -> Response:
         flash(str(exc), "error")
         return _back()
     if was_active:
-        message = _("%(email)s is now %(role)s.", email=changed.email, role=role_label(changed.role))
+        message = _("%(email)s is now %(role)s.", email=changed.email, role=words.role_label(changed.role))
     else:
-        message = _("%(email)s enabled as %(role)s.", email=changed.email, role=role_label(changed.role))
+        message = _(
+            "%(email)s enabled as %(role)s.", email=changed.email, role=words.role_label(changed.role)
+        )
     flash(message, "success")
     return _back()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -11,20 +10,6 @@ from ..models import Event, EventKind
 
 # How many of each the owner's page lists.
 AUDIT_LENGTH = 50
-
-ACTION_LABELS = {
-    EventKind.ORDER_CREATED: _l("Payment link created"),
-    EventKind.INFO_READ: _l("Re-checked with HighHelp"),
-    EventKind.CANCEL: _l("Cancel asked"),
-    EventKind.CONFIRM: _l("Confirm asked"),
-    EventKind.REVIEW_RESOLVED: _l("Review resolved"),
-}
-
-
-def action_label(kind: str) -> str:
-    """A staff action's name in the page's language."""
-    label = ACTION_LABELS.get(EventKind(kind)) if kind in set(EventKind) else None
-    return str(label) if label is not None else kind
 
 
 def staff_changes() -> list[Event]:

@@ -10,7 +10,7 @@ from wtforms.validators import Email, InputRequired, Length
 
 from ..models import EMAIL_LENGTH, StaffRole
 from .accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from .labels import ROLE_LABELS
+from .words import ROLE_LABELS
 
 ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in StaffRole]
 

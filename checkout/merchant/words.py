@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..highhelp import statuses
-from ..models import EventKind, EventSource
+from ..models import EventKind, EventSource, StaffRole
 from ..payments.actions import ActionOutcome
 from ..payments.alerts import AlertKind, Verdict
 from ..payments.review_queue import Problem
@@ -144,3 +144,30 @@ def source_label(kind: str, source: str) -> str:
             return str(_l("the customer's return page"))
         return str(_l("the customer's Pay button"))
     return str(SOURCES.get(EventSource(source), source))
+
+
+ROLE_LABELS = {
+    StaffRole.VIEWER: _l("viewer"),
+    StaffRole.OPERATOR: _l("operator"),
+    StaffRole.OWNER: _l("owner"),
+}
+
+
+def role_label(role: str) -> str:
+    """A role's name in the page's language."""
+    return str(ROLE_LABELS.get(StaffRole(role), role))
+
+
+ACTION_LABELS = {
+    EventKind.ORDER_CREATED: _l("Payment link created"),
+    EventKind.INFO_READ: _l("Re-checked with HighHelp"),
+    EventKind.CANCEL: _l("Cancel asked"),
+    EventKind.CONFIRM: _l("Confirm asked"),
+    EventKind.REVIEW_RESOLVED: _l("Review resolved"),
+}
+
+
+def action_label(kind: str) -> str:
+    """A staff action's name in the page's language."""
+    label = ACTION_LABELS.get(EventKind(kind)) if kind in set(EventKind) else None
+    return str(label) if label is not None else kind
