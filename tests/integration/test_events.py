@@ -117,13 +117,19 @@ def test_an_orphan_callback_is_kept_without_an_order(shop: Flask) -> None:
     assert event.data["verdict"] == "orphan"
 
 
-def test_info_reads_say_who_asked(shop: Flask, double: HighHelpDouble) -> None:
-    token = make_order(shop)
-    make_attempt(shop, token, "KZ-1")
-    with shop.app_context():
+def quiet_attempt(app: Flask) -> str:
+    """An order whose one attempt has not moved for five minutes; its token."""
+    token = make_order(app)
+    make_attempt(app, token, "KZ-1")
+    with app.app_context():
         old = the_clock_minus(timedelta(minutes=5))
         db.session.execute(update(Payment).values(state_changed_at=old, created_at=old))
         db.session.commit()
+    return token
+
+
+def test_info_reads_say_who_asked(shop: Flask, double: HighHelpDouble) -> None:
+    token = quiet_attempt(shop)
     # The customer's return page polls a stale status: one /info read, by the customer.
     assert shop.test_client().get(f"/orders/{token}/status").status_code == 200
     with shop.app_context():
@@ -138,12 +144,8 @@ def test_info_reads_say_who_asked(shop: Flask, double: HighHelpDouble) -> None:
 
 def test_a_failed_info_read_is_kept_too(shop: Flask, double: HighHelpDouble) -> None:
     double.reply = lambda path, body: Reply(502, b"<html>bad gateway</html>")
-    token = make_order(shop)
-    make_attempt(shop, token, "KZ-1")
+    quiet_attempt(shop)
     with shop.app_context():
-        old = the_clock_minus(timedelta(minutes=5))
-        db.session.execute(update(Payment).values(state_changed_at=old, created_at=old))
-        db.session.commit()
         assert reconcile(timedelta(seconds=60)) == 1
     [event] = history(shop)
     assert event.kind == EventKind.INFO_READ
