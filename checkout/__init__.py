@@ -16,6 +16,7 @@ from .cli import highhelp_cli
 from .config import ConfigError, Settings, load_settings
 from .countdown import format_clock
 from .extensions import babel, csrf, db, limiter, migrate
+from .mail.cli import mail_cli
 from .merchant import access as merchant_access
 from .merchant import bp as merchant_bp
 from .merchant import merchant_cli
@@ -59,7 +60,7 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
         # customer's own IP address reaches HighHelp and URLs are https.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     host_check.init_app(app)
-    for command in (highhelp_cli, shop_cli, payments_cli, merchant_cli):
+    for command in (highhelp_cli, shop_cli, payments_cli, merchant_cli, mail_cli):
         app.cli.add_command(command)
     return app
 

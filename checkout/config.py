@@ -11,6 +11,7 @@ from .highhelp import assumed, signing
 from .highhelp.client import DEFAULT_MAX_IN_FLIGHT
 from .highhelp.wire import DEFAULT_LIFETIME, LIFETIME_RANGE
 from .local_keys import LocalKeys, ensure_local_keys
+from .mail.settings import DEFAULT_SENDER, SmtpServer, parse_sender, parse_smtp_url
 from .settings_reader import Reader
 
 ENVIRONMENTS = ("development", "production", "test")
@@ -66,6 +67,9 @@ class Settings:
     redis_key_prefix: str
     local_port: int
     local_keys: LocalKeys | None
+    # None: receipts are written as .eml files under the instance folder instead of sent.
+    smtp_server: SmtpServer | None = None
+    mail_from: str = DEFAULT_SENDER
 
     @property
     def is_production(self) -> bool:
@@ -150,6 +154,9 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     redis_key_prefix = read.text("REDIS_KEY_PREFIX") or ""
     if redis_key_prefix and not REDIS_KEY_PREFIX.fullmatch(redis_key_prefix):
         read.problems.append("REDIS_KEY_PREFIX: 1 to 64 letters, digits or _ . : -")
+    # SMTP_URL holds the mail password: its problems never quote it.
+    smtp_server = read.parsed("SMTP_URL", read.text("SMTP_URL"), parse_smtp_url)
+    mail_from = read.parsed("MAIL_FROM", read.text("MAIL_FROM"), parse_sender)
 
     why = "when HighHelp is not the built-in sandbox"
     local_keys = None
@@ -164,6 +171,9 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
             SECRETS_CHECKED_IN_PRODUCTION, (secret_key, hmac_key_text, callback_hmac_text), strict=True
         ):
             _refuse_placeholder(read, name, text)
+        if smtp_server is not None:
+            # Mail from receipts@localhost is refused or filed as spam by the customer's provider.
+            read.require("MAIL_FROM", mail_from, in_production + " when SMTP_URL is set")
     else:
         # Locally every secret has a default, generated once into the instance folder.
         local_keys = ensure_local_keys(instance_path)
@@ -202,6 +212,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         redis_key_prefix=redis_key_prefix,
         local_port=local_port,
         local_keys=local_keys,
+        smtp_server=smtp_server,
+        mail_from=mail_from or DEFAULT_SENDER,
     )
 
 

@@ -135,7 +135,7 @@ class Order(db.Model):
 
 
 class OrderLine(db.Model):
-    """One product in an order, with its name and price as they were when ordered."""
+    """One product in an order, with its price as it was when ordered."""
 
     __tablename__ = "order_lines"
     __table_args__ = (
@@ -151,11 +151,18 @@ class OrderLine(db.Model):
     quantity: Mapped[int] = mapped_column(Integer)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    # Joined: every page that shows a line shows its name, so no query per line.
+    product: Mapped[Product | None] = relationship(lazy="joined")
 
     @property
     def total(self) -> int:
         """unit price × quantity, in minor units."""
         return self.unit_price * self.quantity
+
+    def display_name(self, language: str) -> str:
+        """The line's name in `language`: the product's own translation, else the name as written."""
+        # A payment link's line has no product: staff wrote its name in the customer's language.
+        return self.name if self.product is None else self.product.name(language)
 
 
 class Payment(db.Model):
@@ -371,3 +378,56 @@ class ReviewResolution(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     staff: Mapped[StaffUser] = relationship()
+
+
+class MailKind(enum.StrEnum):
+    """What an outgoing email is."""
+
+    RECEIPT = "receipt"  # to the customer, once their order is paid
+
+
+class MailStatus(enum.StrEnum):
+    """Where an outgoing email is."""
+
+    PENDING = "pending"  # waiting for its next attempt
+    SENT = "sent"  # the mail server accepted it
+    FAILED = "failed"  # given up (refused for good, or out of attempts): a person looks
+
+
+class OutgoingMail(db.Model):
+    """An email to send, queued in the transaction of the change it tells about; the worker sends it."""
+
+    __tablename__ = "outgoing_mail"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", MailKind), name="kind_known"),
+        CheckConstraint(sql_in("status", MailStatus), name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # One receipt per order, however many reports (and processes) find it paid.
+        Index("uq_outgoing_mail_order_id_kind", "order_id", "kind", unique=True),
+        # The drain: pending messages by when they are due.
+        Index(
+            "ix_outgoing_mail_pending_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    # The payment that paid the order: its number is on the receipt.
+    payment_ref: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    recipient: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=MailStatus.PENDING)
+    # Counted when a sender claims the message, so a crash mid-send counts too.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Not before then: the backoff after a failure, or the claim of a sender at work on it.
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Why the last attempt failed, as the mail server said it (addresses masked, never a password).
+    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    order: Mapped[Order] = relationship()
+    payment: Mapped[Payment | None] = relationship()

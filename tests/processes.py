@@ -26,6 +26,8 @@ APP_VARIABLES = (
     "HIGHHELP_",
     "PAYMENT_",
     "REDIS_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
 )
 
 

@@ -1,4 +1,7 @@
-"""`flask payments reconcile`: settle attempts whose callbacks never came, by asking HighHelp."""
+"""`flask payments reconcile`: settle attempts whose callbacks never came, by asking HighHelp.
+
+Each sweep also sends the outbox's due emails, so the Procfile's one worker does both.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..gateway import current_settings
+from ..mail.drain import drain
 from .refresh import reconcile
 
 log = logging.getLogger(__name__)
@@ -51,5 +55,16 @@ def reconcile_command(older_than: int | None, loop: bool, interval: int) -> None
         asked = reconcile(quiet)
         db.session.remove()
         click.echo(f"asked HighHelp about {asked} payment(s)")
+        _send_mail()
         if not loop or stop.wait(interval):
             break
+
+
+def _send_mail() -> None:
+    """Send the due emails; whatever goes wrong there, the sweeps over payments go on."""
+    try:
+        click.echo(f"mail: {drain()}")
+    except Exception:
+        log.exception("sending mail failed; the next sweep tries again")
+    finally:
+        db.session.remove()

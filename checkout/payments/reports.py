@@ -19,6 +19,7 @@ from ..gateway import current_settings
 from ..highhelp import assumed, statuses
 from ..highhelp.statuses import PayinState
 from ..highhelp.wire import Callback, PaymentInfo
+from ..mail.outbox import enqueue_receipt
 from ..models import CallbackAlert, EventKind, EventSource, Order, OrderStatus, Payment
 from ..sqltypes import utcnow
 from . import events
@@ -141,6 +142,10 @@ def _mark_order_paid(payment: Payment, info: PaymentInfo | None) -> None:
             .where(Payment.id == payment.id)
             .values(needs_review=True, review_reason="order was already paid by another payment")
         )
+    else:
+        # In the transaction that marks it paid, and only there: one receipt, never lost, never sent
+        # from this request (the worker sends it).
+        enqueue_receipt(payment.order_id, payment.id)
     db.session.expire(payment.order)
 
 
