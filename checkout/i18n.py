@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, request, url_for
 from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
 
 from .highhelp.wire import LANGUAGES as WIRE_LANGUAGES
 
@@ -29,9 +31,31 @@ def current_language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
 
 
+def language_url(language: str, fallback: str) -> str:
+    """This page in `language`; for a page a form's POST rendered, the nearest page above its address.
+
+    A POST-only address (/checkout, /orders/<token>/pay) answers a GET with 405, so the language
+    switch of the page it rendered goes up the address (/orders/<token>) and, at the top, to `fallback`.
+    """
+    if request.endpoint and request.method in ("GET", "HEAD"):
+        return url_for(request.endpoint, **dict(request.view_args or {}, lang=language))
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    path = request.path.rstrip("/")
+    while path:
+        try:
+            endpoint, values = adapter.match(path, "GET")
+        except (HTTPException, RoutingException):
+            path = path.rpartition("/")[0]
+            continue
+        return url_for(endpoint, **dict(values, lang=language))
+    return url_for(fallback, lang=language)
+
+
 def init_app(app: Flask) -> None:
     """Expose the language to templates and remember a choice made in the URL."""
-    app.jinja_env.globals.update(current_language=current_language, language_choices=LANGUAGE_LABELS)
+    app.jinja_env.globals.update(
+        current_language=current_language, language_choices=LANGUAGE_LABELS, language_url=language_url
+    )
 
     @app.after_request
     def remember_language(response: Response) -> Response:

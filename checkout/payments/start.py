@@ -9,9 +9,12 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -21,11 +24,17 @@ from ..gateway import current_settings, highhelp_client
 from ..highhelp import BadPayload, Busy, InvalidRequest, Rejected, Unavailable
 from ..highhelp.statuses import SUCCESS, PayinState
 from ..highhelp.wire import COUNTRY_KZ, WIDGET_METHOD_MOBILE, CreatePayinRequest
-from ..models import LAST_ERROR_LENGTH, EventKind, EventSource, Order, Payment
+from ..i18n import current_language
+from ..models import DESCRIPTION_LENGTH, LAST_ERROR_LENGTH, EventKind, EventSource, Order, Payment
 from ..sqltypes import utcnow
 from . import events
 
 log = logging.getLogger(__name__)
+
+
+def _page_language() -> str | None:
+    """The language of the page the customer pressed Pay on; None outside a request."""
+    return current_language() if has_request_context() else None
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,8 @@ class Customer:
 
     id: str
     ip_address: str | None
+    # The language they pay in: the Pay press's page; None (no request) keeps the order's.
+    language: str | None = field(default_factory=_page_language)
 
 
 class StartError(enum.StrEnum):
@@ -73,12 +84,22 @@ def new_payment_id(order: Order) -> str:
     return f"KZ{order.id:06d}-{len(order.payments) + 1}-{secrets.token_hex(3)}"
 
 
+def describe_order(order: Order, language: str) -> str:
+    """What the customer is paying for, in `language`; a payment link's description as staff wrote it."""
+    if order.created_by_id is not None:
+        return order.description
+    items = ", ".join(f"{line.display_name(language)} × {line.quantity}" for line in order.lines)
+    with force_locale(language):
+        return str(_("Order %(number)s: %(items)s", number=order.id, items=items))[:DESCRIPTION_LENGTH]
+
+
 def create_request_body(
     order: Order, payment_id: str, customer: Customer, urls: dict[str, str]
 ) -> dict[str, Any]:
     """The create request for one attempt, checked against every protocol limit."""
     settings = current_settings()
-    customer_part: dict[str, Any] = {"id": customer.id, "country": COUNTRY_KZ, "language": order.language}
+    language = customer.language or order.language
+    customer_part: dict[str, Any] = {"id": customer.id, "country": COUNTRY_KZ, "language": language}
     if customer.ip_address:
         customer_part["ip_address"] = customer.ip_address
     if order.email:
@@ -89,7 +110,7 @@ def create_request_body(
             "amount": order.amount,
             "currency": order.currency,
             "lifetime": settings.payment_lifetime,
-            "description": order.description[:255],
+            "description": describe_order(order, language),
             "widget_method": WIDGET_METHOD_MOBILE,
         },
         "customer": customer_part,
@@ -117,6 +138,11 @@ def start_payment(order: Order, customer: Customer, urls: dict[str, str]) -> Sta
             currency=order.currency,
             request_body=body,
         )
+        if order.created_by_id is None:
+            # A shop order's receipt speaks the language of this Pay press, like HighHelp's page
+            # (the stored body keeps it for every retry). A payment link keeps the language staff
+            # wrote its description in, and so its URL and QR code (merchant/paylinks.py).
+            order.language = body["customer"]["language"]
         db.session.add(payment)
         try:
             db.session.commit()

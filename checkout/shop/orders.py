@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from ..database import begin_write
 from ..extensions import db
 from ..highhelp.wire import CURRENCY_KZT
 from ..models import Order, OrderLine
+from ..payments.start import describe_order
 from .cart import CartLine
 
 
@@ -32,7 +31,7 @@ def place_order(cart_lines: list[CartLine], email: str | None, language: str) ->
         )
     db.session.add(order)
     db.session.flush()
-    items = ", ".join(f"{line.name} × {line.quantity}" for line in order.lines)
-    order.description = _("Order %(number)s: %(items)s", number=order.id, items=items)[:255]
+    # The back office's record; HighHelp gets one in the language of the Pay press (payments/start.py).
+    order.description = describe_order(order, language)
     db.session.commit()
     return order

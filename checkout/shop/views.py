@@ -75,6 +75,13 @@ def change_quantity(product_id: int) -> Response:
     return redirect(url_for("shop.show_cart"), code=303)
 
 
+@bp.post("/cart/<id:product_id>/remove")
+def remove_from_cart(product_id: int) -> Response:
+    """Take a product out of the cart (removing one that is not there changes nothing)."""
+    cart.set_quantity(product_id, 0)
+    return redirect(url_for("shop.show_cart"), code=303)
+
+
 @bp.get("/cart")
 def show_cart() -> str:
     """What is in the cart, and the form to order it."""
