@@ -38,6 +38,20 @@ class PaymentView:
     seconds_left: int | None = None
     reason: DeclineReason | None = None
     poll_seconds: int | None = None  # None: final, the fragment stops polling
+    # The customer cancelled this declined attempt from the order page (the caller looks it up).
+    cancelled: bool = False
+
+    @property
+    def message_key(self) -> str:
+        """Names what the live region says: it is re-rendered (and re-read aloud) only when this changes."""
+        attempt = self.payment.id if self.payment is not None else 0
+        outcome = "cancelled" if self.cancelled else (self.reason or "")
+        return f"{self.phase}.{attempt}.{outcome}"
+
+    @property
+    def details_key(self) -> str:
+        """Names what the rest of the status shows (progress, actions, receipt); the clock ticks by itself."""
+        return f"{self.message_key}.{self.step}"
 
     @property
     def refresh_seconds(self) -> int | None:
@@ -48,6 +62,11 @@ class PaymentView:
     def can_pay(self) -> bool:
         """True when a new attempt may start (never while one is open or under review)."""
         return self.phase in CAN_PAY_PHASES
+
+    @property
+    def can_cancel(self) -> bool:
+        """True while HighHelp is working on the attempt: the customer may give it up."""
+        return self.phase is Phase.PENDING
 
 
 def payment_view(order: Order, payment: Payment | None, now: datetime, polling_since: float) -> PaymentView:

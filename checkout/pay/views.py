@@ -1,23 +1,32 @@
-"""The order page (HighHelp's redirect_url), its status fragment, and the pay button."""
+"""The order page (HighHelp's redirect_url), its status updates, and the pay and cancel buttons."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import secrets
 import time
+from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
 from ..gateway import public_base_url
+from ..i18n import current_language
 from ..models import Order
+from ..payments import actions
+from ..payments.actions import ActionOutcome
 from ..payments.refresh import refresh_if_stale
 from ..payments.start import Customer, StartError, latest_attempt, start_payment
 from ..ratelimits import PAY_LIMIT_PER_CLIENT, PAY_LIMIT_PER_ORDER, STATUS_LIMIT_PER_ORDER, per_minute
 from ..sqltypes import utcnow
-from .status import STEPS, payment_view
+from .cancelling import cancelled_by_customer
+from .status import STEPS, PaymentView, Phase, payment_view
 
 bp = Blueprint("pay", __name__, url_prefix="/orders")
 
@@ -56,12 +65,60 @@ def _polling_since() -> float:
     return float(raw)
 
 
-def _render(order: Order, template: str, status: int = 200, error: str | None = None) -> tuple[str, int]:
-    since = _polling_since()
-    view = payment_view(order, latest_attempt(order), utcnow(), since)
+class CancelProblem(enum.StrEnum):
+    """Why "Cancel this payment" changed nothing, for the page to say."""
+
+    NOTHING_OPEN = "nothing_open"  # no attempt in progress (a stale page or a crafted POST)
+    REFUSED = "refused"  # HighHelp said no: it may have gone through already
+    UNAVAILABLE = "unavailable"  # HighHelp did not answer usably: the attempt is still open
+    BUSY = "busy"  # every slot to HighHelp was taken: nothing was sent
+
+
+CANCEL_PROBLEMS = {
+    ActionOutcome.NOT_ALLOWED: CancelProblem.NOTHING_OPEN,
+    ActionOutcome.REFUSED: CancelProblem.REFUSED,
+    ActionOutcome.UNAVAILABLE: CancelProblem.UNAVAILABLE,
+    ActionOutcome.BUSY: CancelProblem.BUSY,
+}
+# The poll's query parameters: what the page shows now, so an unchanged status costs one 204.
+SHOWN_MESSAGE = "shown"
+SHOWN_DETAILS = "details"
+SHOWN_PACE = "every"
+# htmx's response header that overrides the poller's hx-swap for one answer.
+RESWAP_HEADER = "HX-Reswap"
+RESWAP_NONE = "none"
+
+
+def _view(order: Order, since: float, now: datetime) -> PaymentView:
+    view = payment_view(order, latest_attempt(order), now, since)
+    if view.phase is Phase.DECLINED and view.payment is not None and cancelled_by_customer(view.payment):
+        return dataclasses.replace(view, cancelled=True)
+    return view
+
+
+def _poll_url(order: Order, view: PaymentView, since: float) -> str | None:
+    """Where the page asks what changed, carrying what it shows now; None once final (no polling)."""
+    if not view.poll_seconds:
+        return None
+    shown = {SHOWN_MESSAGE: view.message_key, SHOWN_DETAILS: view.details_key, SHOWN_PACE: view.poll_seconds}
+    return url_for("pay.status", token=order.token, since=int(since), lang=current_language(), **shown)
+
+
+def _page(order: Order, template: str, since: float, now: datetime, **values: Any) -> str:
+    view = _view(order, since, now)
     return render_template(
-        template, order=order, view=view, steps=STEPS, since=int(since), error=error
-    ), status
+        template,
+        order=order,
+        view=view,
+        steps=STEPS,
+        now=now,
+        poll_url=_poll_url(order, view, since),
+        **values,
+    )
+
+
+def _render(order: Order, template: str, status: int = 200, **notices: str | None) -> tuple[str, int]:
+    return _page(order, template, _polling_since(), utcnow(), **notices), status
 
 
 @bp.get("/<token>")
@@ -72,14 +129,26 @@ def order_page(token: str) -> tuple[str, int]:
 
 @bp.get("/<token>/status")
 @limiter.limit(per_minute(STATUS_LIMIT_PER_ORDER), key_func=_order_token)
-def status(token: str) -> tuple[str, int]:
-    """The status fragment the order page polls; asks HighHelp only when our status is stale."""
+def status(token: str) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """What changed since the page's last update, or 204; asks HighHelp only when our status is stale."""
     order = _order(token)
     payment = latest_attempt(order)
     if payment is not None and refresh_if_stale(payment):
         db.session.expire_all()
         order = _order(token)
-    return _render(order, "pay/_status.html")
+    since, now = _polling_since(), utcnow()
+    view = _view(order, since, now)
+    message = request.args.get(SHOWN_MESSAGE) != view.message_key
+    details = request.args.get(SHOWN_DETAILS) != view.details_key
+    pace = request.args.get(SHOWN_PACE) != str(view.poll_seconds or "")
+    if not (message or details or pace):
+        # Nothing to say: htmx swaps nothing on a 204, so focus and the live region stay untouched.
+        return "", 204
+    page = _page(order, "pay/_update.html", since, now, message_changed=message, details_changed=details)
+    if message:
+        return page, 200, {}
+    # Only out-of-band parts: without this htmx would empty the live region into which it swaps the rest.
+    return page, 200, {RESWAP_HEADER: RESWAP_NONE}
 
 
 def _customer() -> str:
@@ -115,4 +184,29 @@ def pay(token: str) -> Response | tuple[str, int] | tuple[str, int, dict[str, st
     if result.error is StartError.REFUSED:
         return page, status
     # Unavailable or busy: the same press will work shortly, under the same payment_id.
+    return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+@bp.post("/<token>/cancel")
+@limiter.limit(per_minute(PAY_LIMIT_PER_CLIENT))
+@limiter.limit(per_minute(PAY_LIMIT_PER_ORDER), key_func=_order_token)
+def cancel(token: str) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Give up the attempt in progress: HighHelp's /cancel, then its answer; "Pay" starts afresh."""
+    order = _order(token)
+    view = _view(order, time.time(), utcnow())
+    if not view.can_cancel or view.payment is None:
+        # A stale page or a crafted POST: nothing goes to HighHelp.
+        return _render(order, "pay/order.html", status=409, cancel_problem=CancelProblem.NOTHING_OPEN)
+    result = actions.cancel_for_customer(view.payment, _customer())
+    db.session.expire_all()
+    order = _order(token)
+    if result.outcome is ActionOutcome.ANSWERED:
+        if _view(order, time.time(), utcnow()).can_cancel:
+            # HighHelp answered but has not closed the attempt: say so rather than look ignored.
+            flash(_("The payment service has not closed this payment yet. This page will show when it does."))
+        return redirect(url_for("pay.order_page", token=order.token), code=303)
+    problem = CANCEL_PROBLEMS[result.outcome]
+    if problem in (CancelProblem.NOTHING_OPEN, CancelProblem.REFUSED):
+        return _render(order, "pay/order.html", status=409, cancel_problem=problem)
+    page, status = _render(order, "pay/order.html", status=503, cancel_problem=problem)
     return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -1,4 +1,4 @@
-"""What a person in the back office does to a payment: re-check, cancel, confirm, resolve a review item.
+"""What a person does to a payment: staff re-check, cancel, confirm, resolve; a customer cancels.
 
 Each use case is one transaction, written after HighHelp has answered (no lock is held while it
 answers), and records one event with who, what and HighHelp's answer. Local state changes only
@@ -44,6 +44,25 @@ class ActionOutcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who asks HighHelp: a member of staff (by id) or the customer on the order page (by session id)."""
+
+    source: EventSource
+    staff_id: int | None = None
+    customer_id: str | None = None
+
+    @classmethod
+    def staff(cls, staff_id: int) -> Actor:
+        """A person in the back office."""
+        return cls(EventSource.STAFF, staff_id=staff_id)
+
+    @classmethod
+    def customer(cls, customer_id: str) -> Actor:
+        """The customer, from the order page."""
+        return cls(EventSource.CUSTOMER, customer_id=customer_id)
+
+
+@dataclass(frozen=True)
 class ActionResult:
     """What a person's action did, for the page to say in plain words."""
 
@@ -75,10 +94,19 @@ def can_confirm(payment: Payment) -> bool:
 
 
 def cancel(payment: Payment, staff_id: int) -> ActionResult:
-    """Ask HighHelp to cancel an open payin; its answer (usually decline) is applied."""
+    """Ask HighHelp to cancel an open payin for staff; its answer (usually decline) is applied."""
+    return _cancel(payment, Actor.staff(staff_id))
+
+
+def cancel_for_customer(payment: Payment, customer_id: str) -> ActionResult:
+    """The customer gives up an attempt from the order page: the same /cancel, recorded as theirs."""
+    return _cancel(payment, Actor.customer(customer_id))
+
+
+def _cancel(payment: Payment, actor: Actor) -> ActionResult:
     return _act(
         payment,
-        staff_id,
+        actor,
         EventKind.CANCEL,
         "/cancel",
         allowed=can_cancel(payment),
@@ -90,7 +118,7 @@ def confirm(payment: Payment, staff_id: int) -> ActionResult:
     """Ask HighHelp to confirm a paid payin; its answer (usually success) is applied."""
     result = _act(
         payment,
-        staff_id,
+        Actor.staff(staff_id),
         EventKind.CONFIRM,
         "/confirm",
         allowed=can_confirm(payment),
@@ -105,7 +133,7 @@ def confirm(payment: Payment, staff_id: int) -> ActionResult:
 
 def _act(
     payment: Payment,
-    staff_id: int,
+    actor: Actor,
     kind: EventKind,
     name: str,
     *,
@@ -125,7 +153,7 @@ def _act(
         text = _failure_text(exc)
         begin_write()
         db.session.refresh(payment)
-        _record(kind, payment, staff_id, f"{name} by staff: {outcome}: {text}", outcome, None)
+        _record(kind, payment, actor, f"{name} by {actor.source}: {outcome}: {text}", outcome, None)
         db.session.commit()
         return ActionResult(outcome, description=text)
     reported = PayinState(answer.status, answer.sub_status)
@@ -135,8 +163,8 @@ def _act(
     _record(
         kind,
         payment,
-        staff_id,
-        f"{name} by staff: HighHelp says {reported.key}: {transition.outcome}",
+        actor,
+        f"{name} by {actor.source}: HighHelp says {reported.key}: {transition.outcome}",
         ActionOutcome.ANSWERED,
         transition,
     )
@@ -147,7 +175,7 @@ def _act(
 def _record(
     kind: EventKind,
     payment: Payment,
-    staff_id: int,
+    actor: Actor,
     summary: str,
     outcome: ActionOutcome,
     transition: Transition | None,
@@ -158,7 +186,9 @@ def _record(
         "outcome": outcome.value,
         "transition": transition.outcome.value if transition is not None else None,
     }
-    events.record(kind, EventSource.STAFF, summary, payment=payment, staff_id=staff_id, data=data)
+    if actor.customer_id is not None:
+        data["customer"] = actor.customer_id
+    events.record(kind, actor.source, summary, payment=payment, staff_id=actor.staff_id, data=data)
 
 
 def _failure_outcome(error: HighHelpError | None) -> ActionOutcome:

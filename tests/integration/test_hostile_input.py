@@ -486,11 +486,13 @@ ENDPOINTS = [
     "shop.product",
     "shop.add_to_cart",
     "shop.change_quantity",
+    "shop.remove_from_cart",
     "shop.show_cart",
     "shop.checkout",
     "pay.order_page",
     "pay.status",
     "pay.pay",
+    "pay.cancel",
     "callbacks.receive",
     "health.healthz",
     # The back office, signed out: every page and action must send the visitor to sign in.

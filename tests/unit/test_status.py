@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,7 +58,8 @@ def declined(decline_step: str | None, description: str | None = None, **values:
         ("processing:awaiting_3ds_result", "payin lifetime expired", "expired"),
         ("processing:new", "Payment Timeout", "expired"),
         ("processing:requisites", None, "declined"),
-        (None, "cancelled by the merchant", "declined"),
+        (None, "cancelled by the merchant", "cancelled"),
+        ("processing:sent_verification", "Cancelled by the payer", "cancelled"),
         ("processing:some_new_step", None, "declined"),
     ],
 )
@@ -138,3 +140,43 @@ def test_success_without_a_paid_order_is_for_review() -> None:
 def test_declined_says_why_and_can_pay_again() -> None:
     view = payment_view(order(), declined("processing:paid", "the operator declined"), NOW, NOW.timestamp())
     assert (view.phase, view.reason, view.can_pay, view.poll_seconds) == ("declined", "operator", True, None)
+
+
+def test_only_a_pending_attempt_can_be_cancelled() -> None:
+    pending = payment_view(order(), payment(), NOW, NOW.timestamp())
+    declined_view = payment_view(order(), declined("processing:paid"), NOW, NOW.timestamp())
+    unpaid = payment_view(order(), None, NOW, NOW.timestamp())
+    review = payment_view(order(), payment(needs_review=True), NOW, NOW.timestamp())
+    assert [view.can_cancel for view in (pending, declined_view, unpaid, review)] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_a_new_step_changes_the_details_but_not_the_message() -> None:
+    new = payment_view(order(), payment(id=7, state="processing:new"), NOW, NOW.timestamp())
+    code_sent = payment_view(order(), payment(id=7, state="processing:requisites"), NOW, NOW.timestamp())
+    assert new.message_key == code_sent.message_key
+    assert new.details_key != code_sent.details_key
+
+
+def test_time_passing_changes_neither_key() -> None:
+    now = payment_view(order(), payment(id=7), NOW, NOW.timestamp())
+    later = payment_view(order(), payment(id=7), NOW + timedelta(seconds=90), NOW.timestamp())
+    assert (now.seconds_left, now.poll_seconds) != (later.seconds_left, later.poll_seconds)
+    assert (now.message_key, now.details_key) == (later.message_key, later.details_key)
+
+
+def test_each_outcome_has_its_own_message() -> None:
+    views = [
+        payment_view(order(), payment(id=7), NOW, NOW.timestamp()),
+        payment_view(order("paid"), payment(id=7, state="success", is_open=False), NOW, NOW.timestamp()),
+        payment_view(order(), declined("processing:paid", id=7), NOW, NOW.timestamp()),
+        payment_view(order(), declined("processing:invalid_verification", id=7), NOW, NOW.timestamp()),
+        payment_view(order(), payment(id=8), NOW, NOW.timestamp()),
+    ]
+    cancelled = replace(views[2], cancelled=True)
+    keys = [view.message_key for view in (*views, cancelled)]
+    assert len(set(keys)) == len(keys)
