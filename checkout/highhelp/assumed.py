@@ -91,6 +91,9 @@ FORM_URL_MAX_LENGTH: Final[int] = 2048
 # §4: HighHelp's wording of a decline is unpublished. A decline whose description contains one
 # of these (lower-cased) is shown to the customer as "the time to pay ran out".
 EXPIRY_DESCRIPTION_MARKERS: Final[tuple[str, ...]] = ("expired", "lifetime", "timed out", "timeout")
+# §4: likewise, a decline whose description contains one of these was a cancel (ours through
+# /cancel, or the payer's on the hosted page), shown as "the payment was cancelled".
+CANCEL_DESCRIPTION_MARKERS: Final[tuple[str, ...]] = ("cancelled", "canceled")
 
 # §4 callbacks: no nesting limit is published. The deepest documented body has objects two deep
 # (alert → payment_info → a value, 3 levels with the value). 32 leaves room for anything HighHelp

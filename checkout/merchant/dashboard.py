@@ -16,6 +16,7 @@ DECLINE_ORDER = (
     DeclineReason.OPERATOR,
     DeclineReason.NOT_CONFIRMED,
     DeclineReason.EXPIRED,
+    DeclineReason.CANCELLED,
     DeclineReason.DECLINED,
 )
 # An x label every this many bars: wide enough apart not to collide at 360 px.

@@ -56,9 +56,11 @@ def decline_reason_sql(payment: type[Payment]) -> ColumnElement[str]:
     """`phases.decline_reason` as a SQL CASE over the same constants."""
     description = func.lower(func.coalesce(payment.status_description, ""))
     expired = or_(*(description.contains(marker) for marker in assumed.EXPIRY_DESCRIPTION_MARKERS))
+    cancelled = or_(*(description.contains(marker) for marker in assumed.CANCEL_DESCRIPTION_MARKERS))
     not_confirmed = (statuses.AWAITING_3DS_RESULT.key, statuses.SENT_VERIFICATION.key)
     return case(
         (expired, DeclineReason.EXPIRED.value),
+        (cancelled, DeclineReason.CANCELLED.value),
         (payment.decline_step == statuses.INVALID_VERIFICATION.key, DeclineReason.WRONG_CODE.value),
         (payment.decline_step == statuses.PAID.key, DeclineReason.OPERATOR.value),
         (payment.decline_step.in_(not_confirmed), DeclineReason.NOT_CONFIRMED.value),

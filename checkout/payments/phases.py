@@ -27,6 +27,7 @@ class DeclineReason(enum.StrEnum):
     OPERATOR = "operator"
     NOT_CONFIRMED = "not_confirmed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # by the customer, the payer's page or the back office
     DECLINED = "declined"  # HighHelp said no without saying why
 
 
@@ -42,6 +43,8 @@ def decline_reason(payment: Payment) -> DeclineReason:
     description = (payment.status_description or "").lower()
     if any(marker in description for marker in assumed.EXPIRY_DESCRIPTION_MARKERS):
         return DeclineReason.EXPIRED
+    if any(marker in description for marker in assumed.CANCEL_DESCRIPTION_MARKERS):
+        return DeclineReason.CANCELLED
     step = PayinState.from_key(payment.decline_step) if payment.decline_step else None
     if step == statuses.INVALID_VERIFICATION:
         return DeclineReason.WRONG_CODE

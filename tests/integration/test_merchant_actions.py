@@ -138,7 +138,9 @@ def test_cancel_applies_highhelps_decline(shop: Flask, double: HighHelpDouble) -
     assert cancel.data["request"]["headers"]["x-access-signature"] == "[redacted]"
     assert "Cancel requested" in page
     customer_page = shop.test_client().get(f"/orders/{token}?lang=en").get_data(as_text=True)
-    assert "The payment did not go through" in customer_page
+    # The customer reads a cancel, not a refusal, and may pay again.
+    assert "Payment cancelled" in customer_page
+    assert "The payment was cancelled. Nothing was charged. You can pay again." in customer_page
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,8 @@ def test_signed_out_dashboard_asks_to_sign_in(app: Flask) -> None:
         (None, "processing:awaiting_3ds_result"),
         (None, "processing:sent_verification"),
         ("declined by bank", "processing:new"),
+        ("cancelled by the payer", "processing:sent_verification"),
+        ("Cancelled by the merchant", None),
         (None, None),
     ],
 )
