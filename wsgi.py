@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from checkout import ConfigError, create_app
+from checkout import SHOP_NAME, ConfigError, create_app
 from checkout.config import SANDBOX_PATH
 from checkout.gateway import current_settings
 from checkout.sandbox import MountedApp, SandboxConfigError, build_config, mount_into
@@ -23,6 +23,7 @@ def mount_sandbox(app: Flask) -> None:
         request_signer=settings.request_signer,
         callback_verifier=settings.callback_verifier,
         test_mode=settings.environment == "test",
+        merchant_name=SHOP_NAME,
     )
     mount_into(app, build_config(os.environ, Path(app.instance_path), mounted), SANDBOX_PATH)
 

@@ -11,6 +11,8 @@ from ..local_keys import LocalKeys
 from ..settings_reader import Reader
 
 DEFAULT_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
+# Who the hosted page says the payer is paying when nothing else says so: the demo shop.
+DEFAULT_MERCHANT_NAME = "Dala Mobile Shop"
 # At least five tries over about a minute; test mode uses the fast schedule.
 RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0)
 FAST_RETRY_DELAYS = (0.2, 0.4, 0.8, 1.6, 3.2)
@@ -41,6 +43,7 @@ class SandboxConfig:
     callback_timeouts: tuple[float, float] = (2.0, 5.0)
     sender_interval: float = 0.5
     trusted_tokens: frozenset[str] = field(default_factory=frozenset)
+    merchant_name: str = DEFAULT_MERCHANT_NAME
 
     def __post_init__(self) -> None:
         if self.rsa_verifier is None and self.hmac_verifier is None:
@@ -61,6 +64,7 @@ class MountedApp:
     request_signer: signing.RsaSigner | signing.HmacSigner
     callback_verifier: signing.RsaVerifier | signing.HmacVerifier
     test_mode: bool
+    merchant_name: str | None = None
 
 
 def build_config(
@@ -70,7 +74,8 @@ def build_config(
 
     Standalone, SANDBOX_* variables say everything. Mounted in `app`, the sandbox plays the app's
     cash register, trusts exactly the key the app signs with and signs callbacks the way the app
-    verifies them; of SANDBOX_* it then reads only the callback private key and the resend timer.
+    verifies them; of SANDBOX_* it then reads only the callback private key, the resend timer and
+    the merchant's name (else the app's own).
     """
     read = Reader(environ)
     instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -85,6 +90,7 @@ def build_config(
         project_id, test_mode = app.project_id, app.test_mode
         rsa_verifier, hmac_verifier, callback_signer = _agreeing_with(read, local, app)
     resend_seconds = read.integer("SANDBOX_RESEND_SECONDS", 30, 1, 3600, "a whole number of seconds")
+    merchant_name = read.text("SANDBOX_MERCHANT_NAME") or (app and app.merchant_name) or DEFAULT_MERCHANT_NAME
     if read.problems or callback_signer is None:
         raise SandboxConfigError(
             "Sandbox configuration is invalid:\n" + "\n".join(f"  - {p}" for p in read.problems)
@@ -100,6 +106,7 @@ def build_config(
         resend_seconds=resend_seconds,
         retry_delays=retry_delays,
         sender_interval=sender_interval,
+        merchant_name=merchant_name,
     )
 
 

@@ -94,9 +94,10 @@ def expire(payment_id: str) -> Response | tuple[Response, int]:
     return jsonify(describe_after(payin.payment_id))
 
 
-@bp.post("/payins/<path:payment_id>/<any(phone, code, resend):step>")
+@bp.post("/payins/<path:payment_id>/<any(phone, code, resend, 'change-number', cancel):step>")
 def drive(payment_id: str, step: str) -> Response | tuple[Response, int]:
-    """Take a payer's step without the HTML page: phone {operator, phone}, code {code}, resend."""
+    """Take a payer's step without the HTML page: phone {operator, phone}, code {code}, resend,
+    change-number (back to the phone step) or cancel (the payer gives up)."""
     sandbox = services()
     payin = sandbox.payins.by_payment_id(payment_id)
     if payin is None:
@@ -108,6 +109,10 @@ def drive(payment_id: str, step: str) -> Response | tuple[Response, int]:
         )
     elif step == "code":
         message = sandbox.payins.submit_code(payin.form_token, str(data.get("code", "")))
+    elif step == "change-number":
+        message = sandbox.payins.change_number(payin.form_token)
+    elif step == "cancel":
+        message = sandbox.payins.cancel_by_payer(payin.form_token)
     else:
         message = sandbox.payins.resend(payin.form_token)
     return jsonify(message=message, **describe_after(payment_id))

@@ -15,7 +15,7 @@ from ..highhelp import statuses
 from ..highhelp.statuses import PayinState
 from ..highhelp.wire import DEFAULT_LIFETIME, CreatePayinRequest, PayinRequest
 from ..sqltypes import utcnow
-from . import scenarios
+from . import operators, scenarios
 from .callbacks import Outbox
 from .config import SandboxConfig
 from .store import SandboxDelivery, SandboxPayin, Store
@@ -32,7 +32,23 @@ REASONS = {
     "operator": "the operator declined the payment",
     "expired": "payin lifetime expired",
     "cancelled": "cancelled by the merchant",
+    "payer_cancelled": "cancelled by the payer",
 }
+
+
+def phone_problems(operator: str, phone: str) -> list[str]:
+    """What is wrong with an operator and number as typed, as the page's error keys (empty if fine)."""
+    problems = []
+    if operators.parse(operator) is None:
+        problems.append("bad_operator")
+    if scenarios.normalize_phone(phone) is None:
+        problems.append("bad_phone")
+    return problems
+
+
+def wants_number(payin: SandboxPayin) -> bool:
+    """Whether the payer is at the phone step: a new payin, or one whose number is being changed."""
+    return payin.state == statuses.NEW or (payin.state in WAITING_FOR_CODE and payin.otp is None)
 
 
 class Refusal(Exception):
@@ -145,36 +161,69 @@ class Payins:
         return payin
 
     def submit_phone(self, token: str, operator: str, phone: str) -> str | None:
-        """Accept the operator and number and send the OTP; an error key if they are not valid."""
-        if operator not in scenarios.OPERATOR_CODES:
-            return "bad_operator"
+        """Accept the operator and number and send the OTP; an error key if they are not valid.
+
+        A changed number gets its code without a new status (the payin is already waiting for one),
+        and that code counts as a re-request, so changing numbers cannot send codes without end.
+        """
+        problems = phone_problems(operator, phone)
+        if problems:
+            return problems[0]
         number = scenarios.normalize_phone(phone)
-        if number is None:
-            return "bad_phone"
+        assert number is not None  # phone_problems found none
 
         def accept(session: Session, payin: SandboxPayin) -> str | None:
-            if payin.state != statuses.NEW:
+            if not wants_number(payin):
                 return None
             payin.operator, payin.phone = operator, number
             payin.scenario = scenarios.scenario_for(number)
             if payin.scenario == scenarios.CALLBACKS_LOST:
                 payin.fault_mode = "drop"
-            self._move(session, payin, statuses.REQUISITES)
-            payin.otp, payin.otp_sent_at = _new_otp(), self.clock()
-            self._move(session, payin, statuses.AWAITING_3DS_RESULT)
+            if payin.state == statuses.NEW:
+                self._move(session, payin, statuses.REQUISITES)
+                payin.otp, payin.otp_sent_at = _new_otp(), self.clock()
+                self._move(session, payin, statuses.AWAITING_3DS_RESULT)
+            else:
+                payin.resends += 1
+                payin.otp, payin.otp_sent_at = _new_otp(), self.clock()
             return None
 
         return self._on_page(token, accept)
 
+    def change_number(self, token: str) -> str | None:
+        """Back to the phone step while a code is awaited; the old code stops working.
+
+        Refused once no new code may be sent: the new number would need one.
+        """
+
+        def change(session: Session, payin: SandboxPayin) -> str | None:
+            if payin.state not in WAITING_FOR_CODE or payin.otp is None:
+                return None
+            if payin.resends >= MAX_RESENDS:
+                return "no_more_codes"
+            payin.otp, payin.otp_sent_at = None, None
+            return None
+
+        return self._on_page(token, change)
+
+    def cancel_by_payer(self, token: str) -> str | None:
+        """The payer gave up: decline the payin as the merchant's /cancel would, with the payer's reason."""
+
+        def cancel(session: Session, payin: SandboxPayin) -> str | None:
+            self._move(session, payin, statuses.DECLINE, "payer_cancelled")
+            return None
+
+        return self._on_page(token, cancel)
+
     def submit_code(self, token: str, code: str) -> str | None:
         """Check an OTP and move on as the payin's scenario says; an error key for the page."""
         code = code.strip()
-        if not code:
-            return "empty_code"
 
         def check(session: Session, payin: SandboxPayin) -> str | None:
-            if payin.state not in WAITING_FOR_CODE:
+            if payin.state not in WAITING_FOR_CODE or payin.otp is None:
                 return None
+            if not code:
+                return "empty_code"
             self._move(session, payin, statuses.SENT_VERIFICATION)
             if secrets.compare_digest(code, payin.otp or ""):
                 self._finish_right_code(session, payin)
@@ -192,7 +241,7 @@ class Payins:
         """Send a new OTP once the timer allows; the fourth request declines the payin."""
 
         def resend(session: Session, payin: SandboxPayin) -> str | None:
-            if payin.state not in WAITING_FOR_CODE:
+            if payin.state not in WAITING_FOR_CODE or payin.otp is None:
                 return None
             if self.resend_wait(payin) > 0:
                 return "resend_in"

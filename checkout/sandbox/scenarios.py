@@ -1,19 +1,9 @@
-"""Operators and the test phone numbers that pick an outcome, as a tester sees them."""
+"""The test phone numbers that pick an outcome, as a tester sees them, and Kazakh numbers."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-# The five operators of the seed, with the codes HighHelp uses for them.
-OPERATORS = (
-    ("BEELINE", "Beeline"),
-    ("TELE2", "Tele2"),
-    ("ALTEL", "Altel"),
-    ("KCELL", "Kcell"),
-    ("ACTIV", "Activ"),
-)
-OPERATOR_CODES = frozenset(code for code, _ in OPERATORS)
 
 SUCCESS = "success"
 OPERATOR_DECLINE = "operator_decline"

@@ -16,6 +16,9 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Pay from your mobile balance",
     ),
     "to_pay": ("Төлеуге", "К оплате", "To pay"),
+    "recipient": ("Алушы", "Получатель", "Recipient"),
+    "language": ("Тіл", "Язык", "Language"),
+    "error_title": ("Қате", "Ошибка", "Error"),
     "choose_operator": ("Операторды таңдаңыз", "Выберите оператора", "Choose your operator"),
     "phone_label": ("Ұялы телефон нөмірі", "Номер мобильного телефона", "Mobile number"),
     "get_code": ("Кодты алу", "Получить код", "Get the code"),
@@ -24,13 +27,34 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Введите казахстанский мобильный номер: +7 7XX XXX XX XX",
         "Enter a Kazakh mobile number: +7 7XX XXX XX XX",
     ),
-    "bad_operator": ("Операторды таңдаңыз", "Выберите оператора", "Choose your operator"),
+    "bad_operator": (
+        "Осы нөмірдің операторын таңдаңыз",
+        "Выберите оператора этого номера",
+        "Choose the operator of this number",
+    ),
+    "check_operator": (
+        "Операторды тексеріп, қайта басыңыз",
+        "Проверьте оператора и нажмите ещё раз",
+        "Check the operator and press again",
+    ),
+    "operator_suggested": (
+        "Нөмір бойынша таңдалды. Операторыңыз басқа болса, оны таңдаңыз.",
+        "Выбран по номеру. Если ваш оператор другой, выберите его.",
+        "Picked from your number. If your operator is different, choose it.",
+    ),
     "code_sent": (
         "{phone} нөміріне SMS арқылы код жібердік",
         "Мы отправили код по SMS на {phone}",
         "We sent a code by SMS to {phone}",
     ),
+    "code_title": ("SMS-тегі кодты енгізіңіз", "Введите код из SMS", "Enter the code from the SMS"),
     "code_label": ("SMS-тегі код", "Код из SMS", "Code from the SMS"),
+    "change_number": ("Нөмірді өзгерту", "Изменить номер", "Change number"),
+    "no_more_codes": (
+        "Жаңа код жіберуге болмайды, сондықтан нөмірді өзгерту мүмкін емес",
+        "Новый код отправить нельзя, поэтому номер не изменить",
+        "No more codes can be sent, so the number cannot be changed",
+    ),
     "confirm": ("Төлемді растау", "Подтвердить оплату", "Confirm payment"),
     "wrong_code": (
         "Код қате. Қалған әрекет саны: {left}",
@@ -51,12 +75,24 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "new_code_sent": ("Жаңа код жіберілді", "Новый код отправлен", "A new code was sent"),
     "test_sms": ("Тест SMS", "Тестовое SMS", "Test SMS"),
+    "checking_title": ("Төлемді тексеріп жатырмыз", "Проверяем платёж", "Checking the payment"),
     "checking": (
         "Төлемді оператормен растап жатырмыз…",
         "Подтверждаем платёж у оператора…",
         "Confirming the payment with your operator…",
     ),
     "refresh": ("Жаңарту", "Обновить", "Refresh"),
+    "updates_itself": (
+        "Бет өзі жаңарады.",
+        "Страница обновится сама.",
+        "This page updates by itself.",
+    ),
+    "cancel": ("Төлемнен бас тарту", "Отменить оплату", "Cancel payment"),
+    "cancel_hint": (
+        "Дүкенге ораласыз, ақша алынбайды.",
+        "Вы вернётесь в магазин, деньги не спишутся.",
+        "You go back to the shop; no money is taken.",
+    ),
     "success": ("Төлем сәтті өтті", "Оплата прошла успешно", "Payment successful"),
     "declined": ("Төлем қабылданбады", "Платёж отклонён", "Payment declined"),
     "back": ("Дүкенге оралу", "Вернуться в магазин", "Return to the shop"),
@@ -65,12 +101,18 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Через {seconds} с вы вернётесь в магазин.",
         "You will be taken back to the shop in {seconds} s.",
     ),
+    "stay": ("Осы бетте қалу", "Остаться на странице", "Stay on this page"),
     "time_left": (
         "Төлеуге қалған уақыт: {time}",
         "Осталось времени на оплату: {time}",
         "Time left to pay: {time}",
     ),
     "not_found": ("Төлем беті табылмады", "Страница оплаты не найдена", "Payment page not found"),
+    "not_found_hint": (
+        "Сілтеме ескі немесе қате болуы мүмкін. Дүкенге оралып, төлемді қайта бастаңыз.",
+        "Ссылка могла устареть или содержать ошибку. Вернитесь в магазин и начните оплату заново.",
+        "The link may be old or mistyped. Go back to the shop and start the payment again.",
+    ),
     "test_numbers": ("Тест нөмірлері", "Тестовые номера", "Test numbers"),
     "any_other_number": (
         "Кез келген басқа нөмір: дұрыс кодтан кейін сәтті",
@@ -98,7 +140,13 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Магазин отменил платёж",
         "The shop cancelled the payment",
     ),
-    "sandbox_badge": ("HighHelp құмсалғышы", "Песочница HighHelp", "HighHelp sandbox"),
+    "reason_payer_cancelled": (
+        "Сіз төлемнен бас тарттыңыз",
+        "Вы отменили оплату",
+        "You cancelled the payment",
+    ),
+    # Short, so the badge and three language buttons fit one row at 360 px.
+    "sandbox_badge": ("Құмсалғыш", "Песочница", "Sandbox"),
 }
 
 
