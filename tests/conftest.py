@@ -23,6 +23,17 @@ DATA = Path(__file__).parent / "data" / "highhelp"
 KEYS = DATA / "test-keys"
 VECTORS: list[dict[str, Any]] = json.loads((DATA / "signature-vectors.json").read_text("utf-8"))
 PROJECT_ID = "57aff4db-b45d-42bf-bc5f-b7a499a01782"
+# A complete, valid production configuration that tests change one setting of.
+PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "Jq7vN2xR9kLp4tWz8cHm3bYf6dGs1aUe5oVi0rTn",
+    "DATABASE_URL": "postgres://user:pw@db.internal:5432/shop",
+    "PUBLIC_BASE_URL": "https://shop.example.kz",
+    "HIGHHELP_API_URL": "https://api.hh-processing.com",
+    "HIGHHELP_PROJECT_ID": PROJECT_ID,
+    "HIGHHELP_PRIVATE_KEY_FILE": str(KEYS / "merchant_private.pem"),
+    "HIGHHELP_CALLBACK_PUBLIC_KEY_FILE": str(KEYS / "highhelp_callback_public.pem"),
+}
 
 
 def merchant_signer() -> signing.RsaSigner:

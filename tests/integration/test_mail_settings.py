@@ -8,19 +8,9 @@ import pytest
 
 from checkout.config import ConfigError, load_settings
 from checkout.mail.settings import DEFAULT_SENDER, SmtpSecurity
-from tests.conftest import KEYS, PROJECT_ID
+from tests.conftest import PRODUCTION
 from tests.processes import clean_environ, run_flask
 
-PRODUCTION = {
-    "APP_ENV": "production",
-    "SECRET_KEY": "Jq7vN2xR9kLp4tWz8cHm3bYf6dGs1aUe5oVi0rTn",
-    "DATABASE_URL": "postgres://user:pw@db.internal:5432/shop",
-    "PUBLIC_BASE_URL": "https://shop.example.kz",
-    "HIGHHELP_API_URL": "https://api.hh-processing.com",
-    "HIGHHELP_PROJECT_ID": PROJECT_ID,
-    "HIGHHELP_PRIVATE_KEY_FILE": str(KEYS / "merchant_private.pem"),
-    "HIGHHELP_CALLBACK_PUBLIC_KEY_FILE": str(KEYS / "highhelp_callback_public.pem"),
-}
 PASSWORD = "Zq8-secret-pw"
 
 

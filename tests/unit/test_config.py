@@ -9,18 +9,7 @@ import pytest
 
 from checkout.config import SANDBOX_PROJECT_ID, ConfigError, database_url, load_settings
 from checkout.highhelp import signing
-from tests.conftest import KEYS, PROJECT_ID, hmac_key
-
-PRODUCTION = {
-    "APP_ENV": "production",
-    "SECRET_KEY": "Jq7vN2xR9kLp4tWz8cHm3bYf6dGs1aUe5oVi0rTn",
-    "DATABASE_URL": "postgres://user:pw@db.internal:5432/shop",
-    "PUBLIC_BASE_URL": "https://shop.example.kz",
-    "HIGHHELP_API_URL": "https://api.hh-processing.com",
-    "HIGHHELP_PROJECT_ID": PROJECT_ID,
-    "HIGHHELP_PRIVATE_KEY_FILE": str(KEYS / "merchant_private.pem"),
-    "HIGHHELP_CALLBACK_PUBLIC_KEY_FILE": str(KEYS / "highhelp_callback_public.pem"),
-}
+from tests.conftest import KEYS, PRODUCTION, hmac_key
 
 
 def problems(environ: dict[str, str], tmp_path: Path) -> list[str]:
