@@ -91,9 +91,8 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture
-def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database for one test."""
+def empty_database(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database while the generator runs: a copy on SQLite, emptied after on PostgreSQL."""
     if migrated_database.startswith("sqlite:///"):
         copy = tmp_path / "test.sqlite3"
         shutil.copyfile(migrated_database.removeprefix("sqlite:///"), copy)
@@ -109,6 +108,12 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
         if names:
             connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database for one test."""
+    yield from empty_database(migrated_database, tmp_path)
 
 
 @pytest.fixture

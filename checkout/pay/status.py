@@ -54,11 +54,6 @@ class PaymentView:
         return f"{self.message_key}.{self.step}"
 
     @property
-    def refresh_seconds(self) -> int | None:
-        """How often the page reloads itself without JavaScript: at the slow pace, never once final."""
-        return SLOW_POLL_SECONDS if self.poll_seconds else None
-
-    @property
     def can_pay(self) -> bool:
         """True when a new attempt may start (never while one is open or under review)."""
         return self.phase in CAN_PAY_PHASES

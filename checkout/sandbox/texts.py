@@ -82,6 +82,11 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Confirming the payment with your operator…",
     ),
     "refresh": ("Жаңарту", "Обновить", "Refresh"),
+    "press_refresh": (
+        "Нәтижені көру үшін «Жаңарту» түймесін басыңыз.",
+        "Чтобы увидеть результат, нажмите «Обновить».",
+        "To see the result, press “Refresh”.",
+    ),
     "updates_itself": (
         "Бет өзі жаңарады.",
         "Страница обновится сама.",

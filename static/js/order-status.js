@@ -24,7 +24,16 @@
     });
   }
 
+  // The page polls only with JavaScript, so only then does it say it updates by itself.
+  function revealPollingNotes() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-polling-note]"), function (note) {
+      note.hidden = false;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    revealPollingNotes();
+    document.body.addEventListener("htmx:afterSettle", revealPollingNotes);
     tick();
     window.setInterval(tick, TICK_MS);
   });

@@ -7,3 +7,11 @@ document.addEventListener("htmx:load", function (event) {
   var heading = step.querySelector("h1");
   if (heading) { heading.focus(); }
 });
+
+// The page polls only with JavaScript, so only then does it say it updates by itself.
+function revealPollingNotes() {
+  var notes = document.querySelectorAll("[data-polling-note]");
+  Array.prototype.forEach.call(notes, function (note) { note.hidden = false; });
+}
+document.addEventListener("DOMContentLoaded", revealPollingNotes);
+document.addEventListener("htmx:afterSettle", revealPollingNotes);
