@@ -61,7 +61,12 @@ def _polling_since() -> float:
     # ASCII digits with at most one point: float() alone would also take inf, nan, 1e309, 1_000.
     digits = raw.replace(".", "", 1)
     if not (digits.isascii() and digits.isdigit()) or float(raw) > LATEST_POLLING_SINCE:
-        abort(400, description=f"since must be a Unix time in seconds from 0 to {LATEST_POLLING_SINCE}")
+        abort(
+            400,
+            description=_(
+                "since must be a Unix time in seconds from 0 to %(latest)s", latest=LATEST_POLLING_SINCE
+            ),
+        )
     return float(raw)
 
 

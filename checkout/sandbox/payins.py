@@ -225,7 +225,8 @@ class Payins:
             if not code:
                 return "empty_code"
             self._move(session, payin, statuses.SENT_VERIFICATION)
-            if secrets.compare_digest(code, payin.otp or ""):
+            # As bytes: compare_digest refuses non-ASCII text, and a full-width "０００" is just wrong.
+            if secrets.compare_digest(code.encode(), (payin.otp or "").encode()):
                 self._finish_right_code(session, payin)
                 return None
             payin.wrong_codes += 1

@@ -30,7 +30,8 @@ SCENARIOS = (
 )
 _BY_PHONE = {scenario.phone: scenario.code for scenario in SCENARIOS}
 _SEPARATORS = re.compile(r"[\s()\-.]")
-_KAZAKH_MOBILE = re.compile(r"\+77\d{9}")
+# ASCII digits only: \d would also take Arabic-Indic or full-width digits into a stored number.
+_KAZAKH_MOBILE = re.compile(r"\+77[0-9]{9}")
 
 
 def normalize_phone(text: str) -> str | None:

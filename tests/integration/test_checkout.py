@@ -260,7 +260,9 @@ def test_pending_page_works_without_javascript(shop: Flask) -> None:
     token = make_order(shop)
     make_attempt(shop, token, "pay-1", state="processing:awaiting_3ds_result")
     page = shop.test_client().get(f"/orders/{token}?lang=en").get_data(as_text=True)
-    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    # No timed refresh (axe: meta-refresh); the link does it, and the page says so without JS.
+    assert 'http-equiv="refresh"' not in page
+    assert "<noscript>To see the latest status, press “Check again”.</noscript>" in page
     assert f'href="/orders/{token}">Check again</a>' in page
 
 
@@ -328,6 +330,32 @@ def test_payment_creation_is_rate_limited_per_order(shop: Flask) -> None:
     assert "Too many requests" in client.post(f"/orders/{token}/pay", data={"csrf_token": csrf}).get_data(
         as_text=True
     )
+
+
+def test_a_refused_press_says_what_to_do_in_the_pages_language_and_leads_back(shop: Flask) -> None:
+    token = make_order(shop)
+    client = shop.test_client()
+    csrf = csrf_of(client.get(f"/orders/{token}?lang=kk").get_data(as_text=True))
+    for _ in range(PAY_LIMIT_PER_ORDER):
+        client.post(f"/orders/{token}/pay", data={"csrf_token": csrf})
+    limited = client.post(f"/orders/{token}/pay", data={"csrf_token": csrf})
+    page = limited.get_data(as_text=True)
+    assert limited.status_code == 429
+    seconds = limited.headers["Retry-After"]
+    # Not the limiter's own English ("6 per 1 minute"), but how long to wait, in Kazakh.
+    assert "per 1 minute" not in page
+    assert f"{seconds} секунд" in page
+    assert f'href="/orders/{token}"' in page
+    forged = client.post(f"/orders/{token}/cancel", data={})
+    page = forged.get_data(as_text=True)
+    assert forged.status_code == 400
+    assert "CSRF" not in page
+    assert "cookie" in page.lower()
+    assert f'href="/orders/{token}"' in page
+    # An order that does not exist offers no way back to it.
+    missing = client.post("/orders/no-such-order/pay", data={"csrf_token": csrf})
+    assert missing.status_code == 404
+    assert 'href="/orders/no-such-order"' not in missing.get_data(as_text=True)
 
 
 def test_rate_limits_are_shared_through_redis(make_app: Callable[..., Flask], double: HighHelpDouble) -> None:

@@ -355,3 +355,16 @@ def test_an_old_address_with_errors_shows_none_on_another_step(page: Page) -> No
     assert "<title>Error" not in page.html
     page.open(lang="en", m="wrong_code")
     assert 'aria-invalid="true"' in page.tag('name="code"')
+
+
+def test_digits_from_other_scripts_are_a_mistake_not_a_crash(page: Page) -> None:
+    # Full-width and Arabic-Indic digits pass str.isdigit(); neither may reach a stored number or
+    # compare_digest (which raises on non-ASCII text).
+    page.post("phone", operator="ALTEL", phone="+7 700 000 00 0١")
+    assert page.phase() == "phone"
+    assert 'aria-invalid="true"' in page.tag('name="phone"')
+    page.post("phone", operator="KCELL", phone="+7 701 234 56 78")
+    page.post("code", code="００００００")
+    assert page.phase() == "code"
+    assert 'aria-invalid="true"' in page.tag('name="code"')
+    assert page.sandbox.control("payins/order-1")["wrong_codes"] == 1
