@@ -21,7 +21,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from checkout.extensions import db
-from checkout.models import CallbackAlert, Order, Payment
+from checkout.models import CallbackAlert, Order, OutgoingMail, Payment
 from checkout.ratelimits import PAY_LIMIT_PER_ORDER
 from tests.checkout_support import make_attempt, make_order, order_status, payment_row
 from tests.highhelp_double import HighHelpDouble
@@ -118,7 +118,7 @@ def orders_with_attempts(app: Flask, prefix: str, count: int, state: str) -> lis
 
 def test_duplicate_storm_from_several_processes_is_applied_once(app: Flask, shop: Shop) -> None:
     """4 processes × 10 concurrent copies of one success alert: one applied, 39 duplicates, paid once."""
-    token = make_order(app)
+    token = make_order(app, email="buyer@example.kz")
     make_attempt(app, token, "storm-1", state="processing:paid")
     before = payment_row(app, "storm-1")
     alert = signed_alert("storm-1", "success")
@@ -134,6 +134,10 @@ def test_duplicate_storm_from_several_processes_is_applied_once(app: Flask, shop
     assert (after.state, after.version, after.is_open) == ("success", before.version + 1, False)
     assert not after.needs_review
     assert order_status(app, token) == "paid"
+    # Paid once, so one receipt queued, whichever worker and thread got there.
+    with app.app_context():
+        receipts = db.session.execute(select(OutgoingMail.recipient)).scalars().all()
+    assert receipts == ["buyer@example.kz"]
 
 
 def test_an_earlier_alert_replayed_after_success_changes_nothing(app: Flask, shop: Shop) -> None:
