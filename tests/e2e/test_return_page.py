@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -246,3 +247,20 @@ def test_every_state_at_both_widths_has_no_axe_violations(
             page.goto(states["pending"] + f"?lang={language}")
             check_page(page, artifacts, f"pending-{language}")
         page.context.close()
+
+
+def test_one_language_per_page_from_the_cart_to_the_payment_page(browser: Any, live_server: str) -> None:
+    # Ordered in Kazakh, then read and paid in Russian: every line follows the page, and HighHelp
+    # gets the description in the language of the Pay press.
+    page = new_page(browser)
+    order_url = order_first_product(page, live_server, "kk").split("?")[0]
+    assert page.locator(".lines .line-name").first.inner_text() == "Домбыра × 1"
+    page.goto(f"{order_url}?lang=ru")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    assert page.locator(".lines .line-name").first.inner_text() == "Домбра × 1"
+    page.locator("#pay-button").click()
+    page.wait_for_selector("[data-phase=phone]")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    description = page.locator(".hh-description").inner_text()
+    assert re.fullmatch(r"Заказ №\d+: Домбра × 1", description), description
+    page.context.close()
