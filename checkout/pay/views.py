@@ -178,7 +178,7 @@ def _callback_urls(order: Order) -> dict[str, str]:
 def pay(token: str) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Start (or resume) paying the order and send the browser to HighHelp's page."""
     order = _order(token)
-    customer = Customer(_customer(), request.remote_addr)
+    customer = Customer(_customer(), request.remote_addr, current_language())
     result = start_payment(order, customer, _callback_urls(order))
     if result.form_url:
         return redirect(result.form_url, code=303)

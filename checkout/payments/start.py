@@ -9,10 +9,9 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from flask import has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -24,17 +23,11 @@ from ..gateway import current_settings, highhelp_client
 from ..highhelp import BadPayload, Busy, InvalidRequest, Rejected, Unavailable
 from ..highhelp.statuses import SUCCESS, PayinState
 from ..highhelp.wire import COUNTRY_KZ, WIDGET_METHOD_MOBILE, CreatePayinRequest
-from ..i18n import current_language
 from ..models import DESCRIPTION_LENGTH, LAST_ERROR_LENGTH, EventKind, EventSource, Order, Payment
 from ..sqltypes import utcnow
 from . import events
 
 log = logging.getLogger(__name__)
-
-
-def _page_language() -> str | None:
-    """The language of the page the customer pressed Pay on; None outside a request."""
-    return current_language() if has_request_context() else None
 
 
 @dataclass(frozen=True)
@@ -43,8 +36,8 @@ class Customer:
 
     id: str
     ip_address: str | None
-    # The language they pay in: the Pay press's page; None (no request) keeps the order's.
-    language: str | None = field(default_factory=_page_language)
+    # The language they pay in (the page of the Pay press); None keeps the order's.
+    language: str | None = None
 
 
 class StartError(enum.StrEnum):
