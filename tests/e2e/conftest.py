@@ -17,6 +17,17 @@ from tests.processes import ROOT, clean_environ, free_port, serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
+# The innermost elements that reach past the right edge of the screen, to name in a failure.
+WIDER_THAN_THE_SCREEN = """
+(() => {
+  const edge = document.documentElement.clientWidth + 1;
+  const past = e => e.getBoundingClientRect().right > edge;
+  return [...document.querySelectorAll('body *')]
+    .filter(e => past(e) && ![...e.children].some(past))
+    .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '')
+      + ': ' + (e.textContent || '').trim().slice(0, 40));
+})()
+"""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",

@@ -13,7 +13,7 @@ import requests
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import server_environ
+from tests.e2e.conftest import WIDER_THAN_THE_SCREEN, server_environ
 from tests.e2e.test_checkout_flow import new_page, order_first_product, pay_on_hosted_page, wait_for_phase
 from tests.processes import run_flask
 
@@ -23,16 +23,6 @@ OPERATOR = "operator@example.kz"
 VIEWER = "viewer@example.kz"
 OWNER = "owner@example.kz"
 WIDTHS = (360, 1280)
-# The innermost elements that reach past the right edge of the screen, to name in a failure.
-WIDER_THAN_THE_SCREEN = """
-(() => {
-  const edge = document.documentElement.clientWidth + 1;
-  const past = e => e.getBoundingClientRect().right > edge;
-  return [...document.querySelectorAll('body *')]
-    .filter(e => past(e) && ![...e.children].some(past))
-    .map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').trim().slice(0, 40));
-})()
-"""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from checkout.payments.phases import Phase
 from checkout.sandbox import scenarios
 from checkout.shop.catalog import load_demo_products
 from tests.conftest import empty_database, make_environ
-from tests.e2e.conftest import ARTIFACTS, server_environ
+from tests.e2e.conftest import ARTIFACTS, WIDER_THAN_THE_SCREEN, server_environ
 from tests.e2e.customer_states import (
     CANCEL_BUTTON,
     PAY_BUTTON,
@@ -48,17 +48,6 @@ PRODUCT_SKU = "dombra"
 # Passes the browser's own check of type=email but not the server's (no dot in the domain).
 BAD_EMAIL = "buyer@example"
 BAD_PHONE = "+7 123"
-# The innermost elements that reach past the right edge of the screen, to name in a failure.
-WIDER_THAN_THE_SCREEN = """
-(() => {
-  const edge = document.documentElement.clientWidth + 1;
-  const past = e => e.getBoundingClientRect().right > edge;
-  return [...document.querySelectorAll('body *')]
-    .filter(e => past(e) && ![...e.children].some(past))
-    .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '')
-      + ': ' + (e.textContent || '').trim().slice(0, 40));
-})()
-"""
 # A message the page shows at a field or as an alert after a refused submission.
 SHOWN_ERROR = "[aria-invalid=true], [role=alert]"
 AXE = Axe()  # reads axe-core's script once

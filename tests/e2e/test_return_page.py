@@ -19,6 +19,7 @@ from sqlalchemy import select
 from checkout.extensions import db
 from checkout.models import Order, Payment
 from tests.checkout_support import alert_body, signed_headers
+from tests.e2e.conftest import WIDER_THAN_THE_SCREEN
 from tests.e2e.test_checkout_flow import (
     PHONE,
     new_page,
@@ -35,10 +36,6 @@ OPERATOR = "KCELL"
 # Kazakhstan's one time zone since 2024.
 ALMATY_OFFSET = timedelta(hours=5)
 TIMEOUT = 10
-WIDER_THAN_THE_SCREEN = """Array.from(document.querySelectorAll('body *'))
-  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))
-  .slice(0, 5)"""
 
 
 @dataclass(frozen=True)
