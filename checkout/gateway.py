@@ -6,9 +6,11 @@ from flask import Flask, current_app, has_request_context, request
 
 from .config import SANDBOX_PATH, Settings
 from .highhelp import HighHelpClient
+from .highhelp.client import CallObserver
 
 SETTINGS_KEY = "checkout.settings"
 CLIENTS_KEY = "checkout.highhelp_clients"
+OBSERVERS_KEY = "checkout.highhelp_observers"
 LOCAL_HOST = "127.0.0.1"
 
 
@@ -16,6 +18,12 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Keep the settings on the app; clients are made when first needed."""
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[CLIENTS_KEY] = {}
+    app.extensions[OBSERVERS_KEY] = []
+
+
+def observe_highhelp_calls(app: Flask, observer: CallObserver) -> None:
+    """Tell `observer` about every call this app's clients make (metrics count them this way)."""
+    app.extensions[OBSERVERS_KEY].append(observer)
 
 
 def current_settings() -> Settings:
@@ -54,6 +62,7 @@ def highhelp_client() -> HighHelpClient:
                 settings.project_id,
                 settings.request_signer,
                 max_in_flight=settings.highhelp_max_calls,
+                observers=current_app.extensions[OBSERVERS_KEY],
             ),
         )
     return client

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,8 @@ CREATE_PATH = "/api/v1/widget/payin"
 INFO_PATH = "/api/v1/widget/payin/info"
 CONFIRM_PATH = "/api/v1/widget/payin/confirm"
 CANCEL_PATH = "/api/v1/widget/payin/cancel"
+# Short names for logs and metrics.
+ENDPOINTS = {CREATE_PATH: "create", INFO_PATH: "info", CONFIRM_PATH: "confirm", CANCEL_PATH: "cancel"}
 
 READ_TIMEOUTS = {
     CREATE_PATH: assumed.CREATE_READ_TIMEOUT,
@@ -79,6 +82,45 @@ class Exchange:
         return record
 
 
+class CallOutcome(enum.StrEnum):
+    """How one call to HighHelp ended, as logs and metrics count it."""
+
+    OK = "ok"
+    REJECTED = "rejected"  # HighHelp said no, or we refused to send an invalid request
+    UNAVAILABLE = "unavailable"  # timeout, unreachable, 5xx: nothing is known
+    BUSY = "busy"  # our own cap on calls in flight: nothing was sent
+    BAD_ANSWER = "bad_answer"  # an answer we could not read
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One finished call: what observers (logs, metrics) are told."""
+
+    endpoint: str
+    payment_id: str
+    outcome: CallOutcome
+    seconds: float
+    http_status: int | None
+    # HighHelp's status/sub_status when it answered, else the error.
+    detail: str
+
+
+CallObserver = Callable[[CallRecord], None]
+
+
+def call_outcome(error: HighHelpError | None) -> CallOutcome:
+    """The outcome a call that raised `error` (None: answered) is counted under."""
+    if error is None:
+        return CallOutcome.OK
+    if isinstance(error, Busy):
+        return CallOutcome.BUSY
+    if isinstance(error, Unavailable):
+        return CallOutcome.UNAVAILABLE
+    if isinstance(error, BadPayload):
+        return CallOutcome.BAD_ANSWER
+    return CallOutcome.REJECTED
+
+
 # The last call made in this thread (or task): the payment timeline records it right after.
 _last_exchange: ContextVar[Exchange | None] = ContextVar("last_highhelp_exchange", default=None)
 
@@ -105,6 +147,7 @@ class HighHelpClient:
         timeouts: tuple[float, float] | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         clock: Callable[[], float] = time.time,
+        observers: Sequence[CallObserver] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.project_id = project_id
@@ -120,6 +163,7 @@ class HighHelpClient:
         # Pay finds one even while HighHelp is slow to answer the polls.
         self._not_creates = threading.BoundedSemaphore(max(1, max_in_flight - 1))
         self.max_in_flight = max_in_flight
+        self.observers = tuple(observers)
 
     def create_payin(self, request: CreatePayinRequest) -> CreatePayinAnswer:
         """Create a payin; the answer's form_url is where the payer goes next."""
@@ -152,28 +196,51 @@ class HighHelpClient:
         payment_id = body["general"]["payment_id"]
         started = time.monotonic()
         try:
-            data = self._post(path, body)
-            answer = answer_type.parse(data)
+            answer = answer_type.parse(self._post(path, body))
+            if answer.payment_id is not None and answer.payment_id != payment_id:
+                raise BadPayload(f"answer is about payment {answer.payment_id!r}, not {payment_id!r}")
         except HighHelpError as exc:
-            log.warning(
-                "highhelp %s payment_id=%s failed: %s: %s",
-                path,
-                payment_id,
-                type(exc).__name__,
-                exc,
-            )
+            self._tell(path, payment_id, started, exc, f"{type(exc).__name__}: {exc}")
             raise
-        if answer.payment_id is not None and answer.payment_id != payment_id:
-            raise BadPayload(f"answer is about payment {answer.payment_id!r}, not {payment_id!r}")
-        log.info(
-            "highhelp %s payment_id=%s status=%s/%s in %.0f ms",
-            path,
-            payment_id,
-            answer.status,
-            answer.sub_status,
-            (time.monotonic() - started) * 1000,
-        )
+        self._tell(path, payment_id, started, None, f"{answer.status}/{answer.sub_status}")
         return answer
+
+    def _tell(
+        self, path: str, payment_id: str, started: float, error: HighHelpError | None, detail: str
+    ) -> None:
+        """Log one line for the call and tell every observer; an observer's failure is only logged."""
+        sent = _last_exchange.get()
+        record = CallRecord(
+            endpoint=ENDPOINTS[path],
+            payment_id=payment_id,
+            outcome=call_outcome(error),
+            seconds=time.monotonic() - started,
+            http_status=sent.http_status if sent is not None else None,
+            detail=detail,
+        )
+        fields = {
+            "endpoint": record.endpoint,
+            "payment_id": payment_id,
+            "outcome": str(record.outcome),
+            "http_status": record.http_status,
+            "latency_ms": round(record.seconds * 1000, 1),
+        }
+        log.log(
+            logging.INFO if error is None else logging.WARNING,
+            "highhelp %s payment_id=%s %s: %s in %.0f ms",
+            record.endpoint,
+            payment_id,
+            record.outcome,
+            detail,
+            record.seconds * 1000,
+            extra=fields,
+        )
+        # Counting a call must never fail the payment it counts.
+        for observe in self.observers:
+            try:
+                observe(record)
+            except Exception:
+                log.exception("an observer of HighHelp calls failed")
 
     def timeouts_for(self, path: str) -> tuple[float, float]:
         """(connect, read) seconds for one call."""
