@@ -179,7 +179,9 @@ def _claim_for_reconcile(older_than: timedelta, started: datetime) -> Payment | 
             ),
             or_(Payment.last_checked_at.is_(None), Payment.last_checked_at < checked_before),
         )
-        .order_by(Payment.state_changed_at)
+        # Never asked first, then the longest unasked: when more are due than a sweep's limit (after
+        # an outage), the next sweep goes on where this one stopped instead of asking the same again.
+        .order_by(Payment.last_checked_at.asc().nulls_first(), Payment.state_changed_at)
         .limit(1)
         .with_for_update(skip_locked=True)
     ).scalar()

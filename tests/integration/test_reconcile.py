@@ -277,3 +277,29 @@ def test_an_answer_with_nul_text_does_not_stop_the_sweep(shop: Flask, double: Hi
     for payment_id in ("pay-0", "pay-1"):
         payment = payment_row(shop, payment_id)
         assert (payment.state, payment.status_description) == ("decline", "lifetime\ufffd expired")
+
+
+def test_sweeps_take_turns_when_more_are_due_than_one_sweep_asks(shop: Flask, double: HighHelpDouble) -> None:
+    """After an outage more attempts are due than a sweep asks about: each sweep reaches new ones."""
+    quiet_attempts(shop, double, 3)
+    with shop.app_context():
+        for number in range(3):
+            # pay-0 has been quiet longest, pay-2 least.
+            quiet_since = utcnow() - timedelta(seconds=600 - number)
+            db.session.execute(
+                update(Payment)
+                .where(Payment.payment_id == f"pay-{number}")
+                .values(state_changed_at=quiet_since)
+            )
+        db.session.commit()
+    for _ in range(3):
+        with shop.app_context():
+            assert reconcile(timedelta(seconds=60), limit=1) == 1
+            # The next sweep comes after the refresh interval: what this one asked about is due again.
+            db.session.execute(
+                update(Payment)
+                .where(Payment.last_checked_at.is_not(None))
+                .values(last_checked_at=utcnow() - REFRESH_INTERVAL - timedelta(seconds=1))
+            )
+            db.session.commit()
+    assert info_calls(double) == ["pay-0", "pay-1", "pay-2"]
