@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from .. import logs
 from ..extensions import db, limiter
 from ..gateway import public_base_url
 from ..i18n import current_language
@@ -41,7 +42,14 @@ def _order(token: str) -> Order:
     order = db.session.execute(query).unique().scalar()
     if order is None:
         abort(404)
+    _log_context(order)
     return order
+
+
+def _log_context(order: Order) -> None:
+    """The order and its latest attempt go on every log line of this request, its `request` line too."""
+    attempt = latest_attempt(order)
+    logs.bind(order=order.id, payment_id=attempt.payment_id if attempt is not None else None)
 
 
 def _order_token() -> str:
@@ -180,6 +188,7 @@ def pay(token: str) -> Response | tuple[str, int] | tuple[str, int, dict[str, st
     order = _order(token)
     customer = Customer(_customer(), request.remote_addr, current_language())
     result = start_payment(order, customer, _callback_urls(order))
+    _log_context(order)  # the attempt this press started or resumed
     if result.form_url:
         return redirect(result.form_url, code=303)
     if result.error is None:
