@@ -20,10 +20,20 @@ SANDBOX_PATH = "/sandbox"
 # Where `make run` serves (its PORT); outside a request, a local app reaches itself there.
 DEFAULT_LOCAL_PORT = 5000
 MIN_SECRET_KEY_LENGTH = 32
+# gunicorn's processes and the threads in each (gunicorn.conf.py reads these defaults too); a
+# process's database pool is sized to its threads, so every thread has a connection.
+DEFAULT_WEB_CONCURRENCY = 2
+DEFAULT_WEB_THREADS = 4
+WEB_THREADS_RANGE = (1, 64)
 # Our keys in a shared Redis start with this; only what Redis and Flask-Limiter's keys take as-is.
 REDIS_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Secrets whose value production refuses, because a copied sample or a typed stand-in is no secret.
-SECRETS_CHECKED_IN_PRODUCTION = ("SECRET_KEY", "HIGHHELP_HMAC_KEY", "HIGHHELP_CALLBACK_HMAC_KEY")
+SECRETS_CHECKED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "HIGHHELP_HMAC_KEY",
+    "HIGHHELP_CALLBACK_HMAC_KEY",
+    "METRICS_TOKEN",
+)
 # Left out when looking at what a secret is made of: a stand-in is the same words with any punctuation.
 SECRET_SEPARATORS = re.compile(r"[\s\-_.:/+=,;|~]+")
 # A short text repeated (period up to 16), "one repeated character" included.
@@ -70,6 +80,10 @@ class Settings:
     # None: receipts are written as .eml files under the instance folder instead of sent.
     smtp_server: SmtpServer | None = None
     mail_from: str = DEFAULT_SENDER
+    # The bearer token /metrics asks for; None: there is no /metrics (404).
+    metrics_token: str | None = None
+    # Threads per web process (WEB_THREADS), and so the size of this process's database pool.
+    web_threads: int = DEFAULT_WEB_THREADS
 
     @property
     def is_production(self) -> bool:
@@ -157,6 +171,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     # SMTP_URL holds the mail password: its problems never quote it.
     smtp_server = read.parsed("SMTP_URL", read.text("SMTP_URL"), parse_smtp_url)
     mail_from = read.parsed("MAIL_FROM", read.text("MAIL_FROM"), parse_sender)
+    metrics_token = (read.secret("METRICS_TOKEN") or "").strip() or None
+    web_threads = read.integer("WEB_THREADS", DEFAULT_WEB_THREADS, *WEB_THREADS_RANGE)
 
     why = "when HighHelp is not the built-in sandbox"
     local_keys = None
@@ -168,9 +184,16 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         read.require("HIGHHELP_API_URL", api_url, in_production + "; the sandbox is for local use")
         read.require("HIGHHELP_PROJECT_ID", project_id, in_production)
         for name, text in zip(
-            SECRETS_CHECKED_IN_PRODUCTION, (secret_key, hmac_key_text, callback_hmac_text), strict=True
+            SECRETS_CHECKED_IN_PRODUCTION,
+            (secret_key, hmac_key_text, callback_hmac_text, metrics_token),
+            strict=True,
         ):
             _refuse_placeholder(read, name, text)
+        if metrics_token is not None and len(metrics_token) < MIN_SECRET_KEY_LENGTH:
+            # Anyone who can reach /metrics may guess it: as long as a session key, in production.
+            read.problems.append(
+                f"{read.source('METRICS_TOKEN')}: must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
         if smtp_server is not None:
             # Mail from receipts@localhost is refused or filed as spam by the customer's provider.
             read.require("MAIL_FROM", mail_from, in_production + " when SMTP_URL is set")
@@ -214,6 +237,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         local_keys=local_keys,
         smtp_server=smtp_server,
         mail_from=mail_from or DEFAULT_SENDER,
+        metrics_token=metrics_token,
+        web_threads=web_threads,
     )
 
 

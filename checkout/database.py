@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from sqlalchemy import Update
 
+from .config import Settings
 from .extensions import db
 from .sqlite import WRITE_OPTION, tune_sqlite
+
+# Connections a web process may open beyond one per thread: a request that needs a second one
+# briefly (none does today) or a thread that has not yet returned its own.
+POOL_OVERFLOW = 2
+# Seconds a thread waits for a free connection. With a connection per thread it never waits; if it
+# does, something holds connections it should not, and failing fast says so.
+POOL_TIMEOUT = 5
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """SQLAlchemy engine options: a PostgreSQL pool of one connection per web thread.
+
+    Each gunicorn worker is its own process with its own pool, so the database sees at most
+    WEB_CONCURRENCY × (WEB_THREADS + POOL_OVERFLOW) connections from the web, plus one per reconcile
+    worker and one for the release command (docs/DEPLOY.md has the budget).
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if settings.database_url.startswith("postgresql"):
+        options.update(pool_size=settings.web_threads, max_overflow=POOL_OVERFLOW, pool_timeout=POOL_TIMEOUT)
+    return options
 
 
 def init_app(app: Flask) -> None:

@@ -8,7 +8,6 @@ import ipaddress
 import json
 import multiprocessing
 import os
-import re
 import secrets
 import shlex
 import socket
@@ -27,6 +26,7 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
+from checkout.config import DEFAULT_WEB_THREADS
 from checkout.highhelp import signing
 from tests.checkout_support import CSRF, KIND_OF, alert_body, signed_headers
 from tests.conftest import callback_signer, make_environ
@@ -41,24 +41,22 @@ WEB_CONCURRENCY = 2
 HIGHHELP_IP = "192.0.2.10"
 
 
-def procfile_web_command(port: int, workers: int = WEB_CONCURRENCY) -> list[str]:
-    """The Procfile's `web` line as argv: variables expanded, gunicorn from this venv, loopback only."""
+def procfile_web_command(port: int) -> list[str]:
+    """The Procfile's `web` line as argv: gunicorn from this venv, loopback only.
+
+    gunicorn.conf.py reads the rest (workers, threads, timeouts) from the environment, as on the PaaS.
+    """
     lines = PROCFILE.read_text("utf-8").splitlines()
     web = [line.removeprefix("web:").strip() for line in lines if line.startswith("web:")]
     assert len(web) == 1, f"the Procfile must have exactly one web line: {lines}"
-    values = {"PORT": str(port), "WEB_CONCURRENCY": str(workers)}
-    expanded = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda match: values.get(match[1], match[2]), web[0])
-    assert "$" not in expanded, f"the web line uses a variable this test does not set: {web[0]}"
-    argv = shlex.split(expanded)
+    assert "$" not in web[0], f"the web line uses a variable; gunicorn.conf.py reads them: {web[0]}"
+    argv = shlex.split(web[0])
     assert argv[0] == "gunicorn", f"the web line does not start gunicorn: {web[0]}"
-    argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
-    # The PaaS router reaches the dyno from outside, so the Procfile binds every interface. A test
-    # server running with test keys must not be reachable from the network: bind loopback instead,
-    # and change nothing else.
-    public = f"0.0.0.0:{port}"
-    assert argv.count(public) == 1, f"expected exactly one `--bind {public}` in {argv}"
-    argv[argv.index(public)] = f"127.0.0.1:{port}"
-    return argv
+    assert "--bind" not in argv, f"gunicorn.conf.py binds $PORT: {web[0]}"
+    # gunicorn.conf.py binds every interface on $PORT, since the PaaS router reaches the dyno from
+    # outside. A test server running with test keys must not be reachable from the network: bind
+    # loopback instead (the command line overrides the file), and change nothing else.
+    return [sys.executable, "-m", "gunicorn", *argv[1:], "--bind", f"127.0.0.1:{port}"]
 
 
 def option(argv: list[str], name: str) -> int:
@@ -88,6 +86,9 @@ def production_environ(
     )
     # Production never mounts the sandbox; its key has no business in this environment.
     environ.pop("SANDBOX_CALLBACK_PRIVATE_KEY_FILE")
+    # gunicorn.conf.py would make a temporary folder for the workers' metrics and remove it when the
+    # master exits; a test that SIGKILLs the master would leave it behind. Keep it with the test's files.
+    environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
     # gunicorn reads extra options from here, which would make the command differ from the Procfile.
     return {key: value for key, value in clean_environ(**environ).items() if key != "GUNICORN_CMD_ARGS"}
 
@@ -202,7 +203,9 @@ def production_server(
         bound = f"127.0.0.1:{port}"
         masters = [pid for pid in children(os.getpid()) if bound in command_line(pid)]
         assert len(masters) == 1, f"cannot tell the gunicorn master among {masters}"
-        shop = Shop(url, masters[0], option(command, "--workers"), option(command, "--threads"), log)
+        # What gunicorn.conf.py starts from this environment.
+        threads = int(environ.get("WEB_THREADS", DEFAULT_WEB_THREADS))
+        shop = Shop(url, masters[0], int(environ["WEB_CONCURRENCY"]), threads, log)
         shop.wait_for_workers()
         yield shop
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from ..highhelp import statuses
 from ..highhelp.statuses import PayinState
 from ..models import Order, Payment
-from ..payments.phases import CAN_PAY_PHASES, DeclineReason, Phase, decline_reason
+from ..payments.phases import CAN_PAY_PHASES, DeclineReason, Phase, decline_reason, phase_of
 
 __all__ = ["DeclineReason", "PaymentView", "Phase", "decline_reason", "payment_view"]
 
@@ -70,12 +70,9 @@ def payment_view(order: Order, payment: Payment | None, now: datetime, polling_s
         return PaymentView(Phase.PAID, payment, step=STEP_OF[statuses.SUCCESS])
     if payment is None:
         return PaymentView(Phase.UNPAID, None)
-    if payment.needs_review:
-        return PaymentView(Phase.REVIEW, payment)
-    poll = FAST_POLL_SECONDS if now.timestamp() - polling_since < SLOW_DOWN_AFTER else SLOW_POLL_SECONDS
-    if payment.is_open and payment.form_url is None:
-        return PaymentView(Phase.NOT_CREATED, payment)
-    if payment.is_open:
+    phase = phase_of(payment, order_is_paid=False)
+    if phase is Phase.PENDING:
+        poll = FAST_POLL_SECONDS if now.timestamp() - polling_since < SLOW_DOWN_AFTER else SLOW_POLL_SECONDS
         state = PayinState.from_key(payment.state) if payment.state else statuses.NEW
         left = int((payment.expires_at - now).total_seconds()) if payment.expires_at else None
         return PaymentView(
@@ -85,9 +82,6 @@ def payment_view(order: Order, payment: Payment | None, now: datetime, polling_s
             seconds_left=max(0, left or 0),
             poll_seconds=poll,
         )
-    if payment.state == statuses.DECLINE.key:
+    if phase is Phase.DECLINED:
         return PaymentView(Phase.DECLINED, payment, reason=decline_reason(payment))
-    if payment.state == statuses.SUCCESS.key:
-        # HighHelp said success but the order is not paid: only a person can settle it.
-        return PaymentView(Phase.REVIEW, payment)
-    return PaymentView(Phase.NOT_CREATED, payment)
+    return PaymentView(phase, payment)

@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from ..extensions import db
 from ..gateway import current_settings
 from ..mail.drain import drain
+from ..metrics import SweepResult, count_sweep
 from .refresh import reconcile
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,12 @@ def reconcile_command(older_than: int | None, loop: bool, interval: int) -> None
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
     while True:
-        asked = reconcile(quiet)
+        try:
+            asked = reconcile(quiet)
+        except Exception:
+            count_sweep(SweepResult.FAILED)
+            raise
+        count_sweep(SweepResult.OK, asked)
         db.session.remove()
         click.echo(f"asked HighHelp about {asked} payment(s)")
         _send_mail()

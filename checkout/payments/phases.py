@@ -35,6 +35,22 @@ class DeclineReason(enum.StrEnum):
 CAN_PAY_PHASES = frozenset({Phase.UNPAID, Phase.DECLINED, Phase.NOT_CREATED})
 
 
+def phase_of(payment: Payment, order_is_paid: bool) -> Phase:
+    """Where an order stands with this attempt its latest: the phase its page and the metrics show."""
+    if order_is_paid:
+        return Phase.PAID
+    if payment.needs_review:
+        return Phase.REVIEW
+    if payment.is_open:
+        return Phase.PENDING if payment.form_url else Phase.NOT_CREATED
+    if payment.state == statuses.DECLINE.key:
+        return Phase.DECLINED
+    if payment.state == statuses.SUCCESS.key:
+        # HighHelp said success but the order is not paid: only a person can settle it.
+        return Phase.REVIEW
+    return Phase.NOT_CREATED
+
+
 def decline_reason(payment: Payment) -> DeclineReason:
     """Why a payin was declined, from HighHelp's own words and the step it was at.
 

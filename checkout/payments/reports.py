@@ -20,10 +20,12 @@ from ..highhelp import assumed, statuses
 from ..highhelp.statuses import PayinState
 from ..highhelp.wire import Callback, PaymentInfo
 from ..mail.outbox import enqueue_receipt
+from ..metrics import count_transition
 from ..models import CallbackAlert, EventKind, EventSource, Order, OrderStatus, Payment
 from ..sqltypes import utcnow
 from . import events
 from .alerts import AlertKind, Verdict
+from .phases import phase_of
 from .states import Outcome, Transition, apply_report
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ def record_report(
             # A success recorded without HighHelp's amounts (a confirm's answer) pays the order
             # when a later report brings them.
             _mark_order_paid(payment, info)
+        count_transition(transition.outcome, phase_of(payment, _order_is_paid(payment)))
         return transition
     raise RuntimeError(f"payment {payment.payment_id} kept changing; giving up this report")
 
