@@ -1,11 +1,12 @@
 """The WSGI entry point: `gunicorn wsgi:app` and `flask --app wsgi`."""
 
 import os
+import sys
 from pathlib import Path
 
 from flask import Flask
 
-from checkout import SHOP_NAME, ConfigError, create_app
+from checkout import SHOP_NAME, ConfigError, check_config, create_app
 from checkout.config import SANDBOX_PATH
 from checkout.gateway import current_settings
 from checkout.sandbox import MountedApp, SandboxConfigError, build_config, mount_into
@@ -32,5 +33,8 @@ try:
     app = create_app()
     mount_sandbox(app)
 except (ConfigError, SandboxConfigError) as error:
+    if check_config.requested(sys.argv):
+        # `flask --app wsgi check-config` reports each problem as a finding line, then exits 1.
+        raise SystemExit(check_config.report_unloadable(error)) from None
     # One readable message instead of a traceback, then stop.
     raise SystemExit(str(error)) from None

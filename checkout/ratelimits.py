@@ -36,8 +36,8 @@ FALLBACK_WARNING = "Rate limit storage unreachable"
 PAY_LIMIT_PER_CLIENT = 10
 PAY_LIMIT_PER_ORDER = 6
 STATUS_LIMIT_PER_ORDER = 120
-# The PaaS router's health check is about this process and its database; it never waits on Redis.
-HEALTH_ENDPOINT = "health.healthz"
+# The PaaS's liveness and readiness probes never wait on Redis for a rate limit (readiness pings it itself).
+HEALTH_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
 
 
 def per_minute(count: int) -> str:
@@ -134,5 +134,5 @@ class CheckoutLimiter(Limiter):
 
 
 def _is_health_check() -> bool:
-    """Skip rate limiting (and its storage re-checks) entirely for the health check."""
-    return request.endpoint == HEALTH_ENDPOINT
+    """Skip rate limiting (and its storage re-checks) entirely for the health checks."""
+    return request.endpoint in HEALTH_ENDPOINTS

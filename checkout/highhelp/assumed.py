@@ -100,3 +100,11 @@ CANCEL_DESCRIPTION_MARKERS: Final[tuple[str, ...]] = ("cancelled", "canceled")
 # may add, and refuses bodies built to exhaust the recursion of the JSON parser or of normalize()
 # before any signature work is done.
 MAX_JSON_DEPTH: Final[int] = 32
+
+# §1 errors: how HighHelp answers an /info it authenticated about a payment_id it does not know is
+# unpublished; the sandbox answers 404 "… not found". `check-config --online` asks about a made-up
+# payment_id: a refusal whose description says so means our keys and project were accepted, a 404
+# without it is some web server's (a wrong base URL), and these HTTP statuses mean we were refused.
+UNKNOWN_PAYIN_HTTP_STATUS: Final[int] = 404
+UNKNOWN_PAYIN_MARKERS: Final[tuple[str, ...]] = ("not found", "unknown payment", "does not exist")
+AUTH_REFUSED_HTTP_STATUSES: Final[frozenset[int]] = frozenset({401, 403})

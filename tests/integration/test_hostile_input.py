@@ -495,6 +495,7 @@ ENDPOINTS = [
     "pay.cancel",
     "callbacks.receive",
     "health.healthz",
+    "health.readyz",
     # The back office, signed out: every page and action must send the visitor to sign in.
     "merchant.dashboard",
     "merchant.links",
