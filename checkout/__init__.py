@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,8 +9,22 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import body_limit, converters, database, errors, gateway, health, host_check, i18n, models, security
+from . import (
+    body_limit,
+    converters,
+    database,
+    errors,
+    gateway,
+    health,
+    host_check,
+    i18n,
+    logs,
+    metrics_view,
+    models,
+    security,
+)
 from .callbacks import bp as callbacks_bp
+from .check_config import check_config_command
 from .cli import highhelp_cli
 from .config import ConfigError, Settings, load_settings
 from .countdown import format_clock
@@ -45,9 +58,10 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
     )
     settings = load_settings(environ, Path(app.instance_path))
     register_config(app, settings)
-    register_logging()
+    logs.configure(environ)
     register_extensions(app, settings)
     gateway.init_app(app, settings)
+    metrics_view.init_app(app)
     security.init_app(app, settings)
     body_limit.init_app(app)
     i18n.init_app(app)
@@ -60,7 +74,8 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
         # customer's own IP address reaches HighHelp and URLs are https.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     host_check.init_app(app)
-    for command in (highhelp_cli, shop_cli, payments_cli, merchant_cli, mail_cli):
+    logs.init_app(app)
+    for command in (highhelp_cli, shop_cli, payments_cli, merchant_cli, mail_cli, check_config_command):
         app.cli.add_command(command)
     return app
 
@@ -70,7 +85,7 @@ def register_config(app: Flask, settings: Settings) -> None:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=database.engine_options(settings),
         # Rate limits fail open: a Redis outage falls back to per-process limits (ratelimits.py).
         RATELIMIT_STORAGE_URI=storage_uri(settings.redis_url),
         RATELIMIT_STORAGE_OPTIONS=storage_options(settings.redis_url),
@@ -84,12 +99,6 @@ def register_config(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         PREFERRED_URL_SCHEME="https" if settings.is_production else "http",
     )
-
-
-def register_logging() -> None:
-    """Log INFO and above with the time, unless logging was set up before the app (a test runner, say)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
@@ -113,5 +122,5 @@ def register_template_helpers(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    for blueprint in (shop_bp, pay_bp, callbacks_bp, health.bp, merchant_bp):
+    for blueprint in (shop_bp, pay_bp, callbacks_bp, health.bp, merchant_bp, metrics_view.bp):
         app.register_blueprint(blueprint)

@@ -28,6 +28,7 @@ APP_VARIABLES = (
     "REDIS_URL",
     "SMTP_URL",
     "MAIL_FROM",
+    "LOG_FORMAT",
 )
 
 
@@ -63,12 +64,17 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    command: list[str], environ: dict[str, str], port: int, log: Path, ready_path: str = "/healthz"
+    command: list[str],
+    environ: dict[str, str],
+    port: int,
+    log: Path,
+    ready_path: str = "/healthz",
+    cwd: Path = ROOT,
 ) -> Iterator[str]:
-    """Start a server process, wait until it answers `ready_path`, stop it afterwards."""
+    """Start a server process in `cwd`, wait until it answers `ready_path`, stop it afterwards."""
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, env=environ, stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
             while not _answers(url + ready_path):

@@ -6,12 +6,14 @@ import logging
 
 from flask import Blueprint, request
 
+from .. import logs
 from ..extensions import csrf
 from ..gateway import current_settings
 from ..highhelp import assumed
 from ..highhelp.errors import BadPayload, BadSignature
 from ..highhelp.signing import carries_boolean, parse_json_object, verify_signed_body
 from ..highhelp.wire import Callback
+from ..metrics import Refusal, count_callback
 from ..payments.alerts import AlertKind
 from ..payments.reports import apply_callback
 
@@ -35,15 +37,20 @@ def receive(kind: str) -> tuple[dict[str, str], int]:
         )
     except BadSignature as exc:
         log.warning("callback %s refused: %s%s", kind, exc, _boolean_hint(raw))
+        count_callback(AlertKind(kind), Refusal.FORGED)
         return {"status": "error", "reason": f"signature check failed: {exc}"}, 401
     except BadPayload as exc:
+        count_callback(AlertKind(kind), Refusal.MALFORMED)
         return {"status": "error", "reason": str(exc)}, 400
     try:
         callback = Callback.parse(body)
     except BadPayload as exc:
         log.warning("callback %s not understood: %s", kind, exc)
+        count_callback(AlertKind(kind), Refusal.MALFORMED)
         return {"status": "error", "reason": str(exc)}, 400
+    logs.bind(payment_id=callback.general.payment_id)
     verdict = apply_callback(AlertKind(kind), callback, body)
+    count_callback(AlertKind(kind), verdict)
     log.info(
         "callback %s payment_id=%s state=%s/%s verdict=%s",
         kind,
