@@ -1,8 +1,10 @@
 """Asking HighHelp's /info about payments whose callbacks are late: for a polling page, and in sweeps.
 
-However many browsers and reconcilers ask, one payment is asked about at most once per
-REFRESH_INTERVAL: the ask is claimed in the database (`last_checked_at`) and committed before the
-network call, so no lock is held while HighHelp answers.
+However many browsers and reconcilers ask, one payment is asked about by one of them at a time,
+and at most once per REFRESH_INTERVAL after that ask ends. The ask is claimed in the database and
+committed before the network call, so no lock is held while HighHelp answers: the claim sets
+`last_checked_at` CHECK_LEASE ahead (nobody else claims a check that is still going on), and the
+end of the call sets it to when the answer came.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ STALE_AFTER = timedelta(seconds=10)
 # … but never more than once per payment in this interval, whoever asks: browsers polling and
 # reconcilers alike.
 REFRESH_INTERVAL = timedelta(seconds=5)
+# How long a claimed check keeps others away if its process dies before the call ends. Well above
+# the longest call the client lets through (connect + read timeouts, plus one read in progress);
+# a live process ends the lease as soon as the answer comes.
+CHECK_LEASE = timedelta(seconds=30)
 
 
 def is_stale(payment: Payment, now: datetime) -> bool:
@@ -69,7 +75,7 @@ def _claim_check(payment: Payment, now: datetime, interval: timedelta) -> bool:
             Payment.id == payment.id,
             or_(Payment.last_checked_at.is_(None), Payment.last_checked_at <= now - interval),
         )
-        .values(last_checked_at=now)
+        .values(last_checked_at=now + CHECK_LEASE)
         .returning(Payment.id)
     )
     db.session.commit()
@@ -85,14 +91,19 @@ def ask_highhelp(payment: Payment, source: EventSource, staff_id: int | None = N
         return Asked(error=exc)
     except Busy as exc:
         # Nothing was sent: other calls hold every slot; the next poll or sweep asks again.
+        begin_write()
+        _end_check(payment)
+        db.session.commit()
         return Asked(error=exc)
     except HighHelpError as exc:
         log.warning("payment %s: /info failed: %s", payment.payment_id, exc)
         begin_write()
+        _end_check(payment)
         _record_read(payment, source, staff_id, f"/info failed: {exc}")
         db.session.commit()
         return Asked(error=exc)
     begin_write()
+    _end_check(payment)
     db.session.refresh(payment)
     reported = PayinState(info.status, info.sub_status)
     transition = record_report(payment, reported, info.payment_info, info.status_description)
@@ -100,6 +111,16 @@ def ask_highhelp(payment: Payment, source: EventSource, staff_id: int | None = N
     _record_read(payment, source, staff_id, summary, {"state": reported.key, "outcome": transition.outcome})
     db.session.commit()
     return Asked(answer=info, transition=transition)
+
+
+def _end_check(payment: Payment) -> None:
+    """The call is over: the next check may come REFRESH_INTERVAL after now, not after the lease."""
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id)
+        .values(last_checked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _record_read(
@@ -120,6 +141,7 @@ def _close_if_never_created(
     # over, free the order for a new attempt.
     too_old = payment.created_at <= utcnow() - payment.lifetime - STALE_AFTER
     begin_write()
+    _end_check(payment)
     if payment.state is None and refusal.http_status == 404 and too_old:
         reason = f"not created: {refusal.status_description}"
         db.session.execute(
@@ -144,6 +166,9 @@ def reconcile(older_than: timedelta, limit: int = 200) -> int:
             break
         if payment.state is None and payment.form_url is None and not _older_than(payment, older_than):
             # Its create may still be on its way; the claim keeps it out of this sweep.
+            begin_write()
+            _end_check(payment)
+            db.session.commit()
             continue
         try:
             ask_highhelp(payment, EventSource.RECONCILER)
@@ -188,7 +213,7 @@ def _claim_for_reconcile(older_than: timedelta, started: datetime) -> Payment | 
     if payment is None:
         db.session.rollback()
         return None
-    payment.last_checked_at = now
+    payment.last_checked_at = now + CHECK_LEASE
     db.session.commit()
     return payment
 

@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from checkout.extensions import db
 from checkout.models import Payment
+from checkout.payments import refresh
 from checkout.payments.refresh import REFRESH_INTERVAL, reconcile
 from checkout.sqltypes import utcnow
 from tests.checkout_support import make_attempt, make_order, order_status, payment_row
@@ -303,3 +304,36 @@ def test_sweeps_take_turns_when_more_are_due_than_one_sweep_asks(shop: Flask, do
             )
             db.session.commit()
     assert info_calls(double) == ["pay-0", "pay-1", "pay-2"]
+
+
+def test_a_slow_answer_keeps_the_other_worker_away_until_it_ends(
+    shop: Flask, double: HighHelpDouble, make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HighHelp answering slower than the refresh interval: the second worker still waits for the first."""
+    quiet_attempts(shop, double, 1)
+    monkeypatch.setattr(refresh, "REFRESH_INTERVAL", timedelta(milliseconds=100))
+    asking = threading.Event()
+    answer = threading.Event()
+
+    def slow_info(path: str, body: dict[str, Any]) -> Reply:
+        asking.set()
+        answer.wait(timeout=10)
+        return reports("processing", "requisites")(path, body)
+
+    double.reply = slow_info
+    first = threading.Thread(target=run_reconcile, args=(shop, 60))
+    first.start()
+    assert asking.wait(timeout=10)
+    # Longer than the refresh interval into the first worker's call, a second worker sweeps.
+    other = make_app(HIGHHELP_API_URL=double.url)
+    started = time.monotonic()
+    while time.monotonic() - started < 0.3:
+        assert run_reconcile(other, 60) == 0
+    answer.set()
+    first.join(timeout=10)
+    assert info_calls(double) == ["pay-0"]
+    # Once the answer is in, the next check waits the interval from the answer, not the lease.
+    with shop.app_context():
+        checked = payment_row(shop, "pay-0").last_checked_at
+    assert checked is not None
+    assert checked <= utcnow()
