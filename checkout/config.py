@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from redis.connection import parse_url as parse_redis_url
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .highhelp import assumed, signing
 from .highhelp.client import DEFAULT_MAX_IN_FLIGHT
@@ -15,6 +20,7 @@ from .mail.settings import DEFAULT_SENDER, SmtpServer, parse_sender, parse_smtp_
 from .settings_reader import Reader
 
 ENVIRONMENTS = ("development", "production", "test")
+DATABASE_BACKENDS = ("postgresql", "sqlite")
 SANDBOX_PROJECT_ID = "5a4d0b0c-0000-4000-8000-00000000c0de"
 SANDBOX_PATH = "/sandbox"
 # Where `make run` serves (its PORT); outside a request, a local app reaches itself there.
@@ -127,6 +133,35 @@ def placeholder_reason(value: str) -> str | None:
     return None
 
 
+def _parses(parse: Callable[[str], object], text: str) -> bool:
+    """True when `parse` reads `text`; its error is dropped, since it may quote a password."""
+    try:
+        parse(text)
+    except (ValueError, ArgumentError):
+        return False
+    return True
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why DATABASE_URL cannot serve, in words that never repeat it (it holds the password)."""
+    if not _parses(make_url, database_url(url)):
+        return "cannot be read (is the port a number, the password URL-encoded?)"
+    backend = make_url(database_url(url)).get_backend_name()
+    if backend not in DATABASE_BACKENDS:
+        return f"must be a PostgreSQL or SQLite URL, not {backend}"
+    return None
+
+
+def origin_problem(url: str) -> str | None:
+    """PUBLIC_BASE_URL is an origin: callback and return paths are added to it, and HighHelp sees it."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return "must not contain a user or password"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "must be scheme, host and port only (https://pay.example.kz), without a path or query"
+    return None
+
+
 def database_url(url: str) -> str:
     """Accept PaaS-style `postgres://` URLs and use psycopg 3 for PostgreSQL."""
     for prefix in ("postgres://", "postgresql://"):
@@ -146,7 +181,11 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     if secret_key is not None and len(secret_key.strip()) < MIN_SECRET_KEY_LENGTH:
         read.problems.append(f"SECRET_KEY: must be at least {MIN_SECRET_KEY_LENGTH} characters")
     db_url = read.text("DATABASE_URL")
+    if db_url is not None and (problem := database_url_problem(db_url)):
+        read.problems.append(f"DATABASE_URL: {problem}")
     public_base_url = read.url("PUBLIC_BASE_URL")
+    if public_base_url is not None and (problem := origin_problem(public_base_url)):
+        read.problems.append(f"PUBLIC_BASE_URL: {problem}")
     api_url = read.url("HIGHHELP_API_URL")
     project_id = read.text("HIGHHELP_PROJECT_ID")
     if project_id is not None and len(project_id) > assumed.PROJECT_ID_MAX_LENGTH:
@@ -165,6 +204,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
     redis_url = read.text("REDIS_URL")
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         read.problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")
+    elif redis_url and not _parses(parse_redis_url, redis_url):
+        read.problems.append("REDIS_URL: cannot be read (is the port a number, the password URL-encoded?)")
     redis_key_prefix = read.text("REDIS_KEY_PREFIX") or ""
     if redis_key_prefix and not REDIS_KEY_PREFIX.fullmatch(redis_key_prefix):
         read.problems.append("REDIS_KEY_PREFIX: 1 to 64 letters, digits or _ . : -")

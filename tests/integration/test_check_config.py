@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from werkzeug.exceptions import NotFound
 
 from checkout.readiness import migration_heads
 from tests.conftest import KEYS, PRODUCTION, make_environ
 from tests.integration.test_health import previous_revision
-from tests.processes import FLASK, clean_environ, free_port, run_flask, serving
+from tests.processes import FLASK, clean_environ, free_port, run_flask, serving, serving_wsgi
 
 SMTP_PASSWORD = "mail-pw-9f2c41"
 
@@ -194,9 +195,9 @@ def test_online_reports_highhelp_refusing_our_project(served_app: dict[str, str]
 
 
 def test_online_reports_callback_urls_that_do_not_reach_us(served_app: dict[str, str]) -> None:
-    # A PUBLIC_BASE_URL with a wrong path: the router answers, but not our callback endpoint.
-    environ = {**served_app, "PUBLIC_BASE_URL": served_app["PUBLIC_BASE_URL"] + "/shop"}
-    result = check_config(environ, "--online")
+    # PUBLIC_BASE_URL names a server that answers, but it is not us: 404 for every callback URL.
+    with serving_wsgi(NotFound()) as elsewhere:
+        result = check_config({**served_app, "PUBLIC_BASE_URL": elsewhere}, "--online")
     assert result.returncode == 1
     callback_errors = [line for line in errors(result) if line.startswith("ERROR callback URL")]
     assert len(callback_errors) == 3, result.stdout

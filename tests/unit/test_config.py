@@ -63,6 +63,12 @@ def test_error_message_is_one_readable_list(tmp_path: Path) -> None:
         ("PAYMENT_LIFETIME", "299", "300 to 600"),
         ("PAYMENT_LIFETIME", "ten", "300 to 600"),
         ("REDIS_URL", "localhost:6379", "redis://"),
+        ("REDIS_URL", "redis://:pw@127.0.0.1:notaport/0", "cannot be read"),
+        ("DATABASE_URL", "postgresql://app:hunter@2:S3cretPW0rd@db.internal/x", "cannot be read"),
+        ("DATABASE_URL", "not a url", "cannot be read"),
+        ("DATABASE_URL", "mysql://shop@db.internal/shop", "PostgreSQL or SQLite"),
+        ("PUBLIC_BASE_URL", "https://admin:S3cretPW0rd@pay.example.kz", "user or password"),
+        ("PUBLIC_BASE_URL", "https://pay.example.kz/shop?x=1", "without a path"),
         ("HIGHHELP_PRIVATE_KEY_FILE", str(KEYS / "merchant_public.pem"), "private key"),
         ("HIGHHELP_PRIVATE_KEY_FILE", "/nonexistent/key.pem", "cannot read"),
         ("HIGHHELP_CALLBACK_PUBLIC_KEY_FILE", str(KEYS / "hmac_key.txt"), "no PEM block"),
@@ -237,3 +243,13 @@ def test_redis_key_prefix_is_optional_and_checked(tmp_path: Path) -> None:
     assert settings.redis_key_prefix == "shop-kz:prod"
     found = problems({**PRODUCTION, "REDIS_KEY_PREFIX": "shop/kz"}, tmp_path)
     assert any(problem.startswith("REDIS_KEY_PREFIX:") for problem in found)
+
+
+@pytest.mark.parametrize(
+    "value", ["postgresql://app:hunter@2:S3cretPW0rd@db.internal/x", "redis://:S3cretPW0rd@h:notaport/0"]
+)
+def test_an_unreadable_url_is_named_without_its_password(tmp_path: Path, value: str) -> None:
+    name = "DATABASE_URL" if value.startswith("postgresql") else "REDIS_URL"
+    found = problems({**PRODUCTION, name: value}, tmp_path)
+    assert any(problem.startswith(name) for problem in found), found
+    assert "S3cretPW0rd" not in "\n".join(found)
