@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
-from .readiness import Status, migration_heads, run_checks, verdict
+from .readiness import Status, migration_heads, recent_checks, verdict
 
 bp = Blueprint("health", __name__)
 
@@ -27,7 +27,7 @@ def healthz() -> tuple[dict[str, str], int]:
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, Any], int]:
     """Each check with its time; 200 when ready or degraded, 503 naming what failed otherwise."""
-    results = run_checks()
+    results = recent_checks()
     status = verdict(results)
     body: dict[str, Any] = {
         "status": status,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import functools
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,10 @@ MIGRATIONS_DIRECTORY = str(Path(__file__).resolve().parent.parent / "migrations"
 # (libpq waits at least 2 s to connect whatever it is told.)
 DATABASE_TIMEOUT_SECONDS = 2
 PROBE_ENGINE_KEY = "checkout.readiness_engine"
+# Every probe opens a database connection of its own: however often /readyz is asked, a process runs
+# one probe at a time and its answer serves everyone for this long.
+ANSWER_REUSED_SECONDS = 1.0
+LAST_ANSWER_KEY = "checkout.readiness_last_answer"
 REDIS_CLIENT_KEY = "checkout.readiness_redis"
 
 
@@ -208,6 +213,34 @@ def run_checks() -> dict[Check, Result]:
     if settings.redis_url:
         results[Check.REDIS] = redis_result(app, settings.redis_url)
     return results
+
+
+@dataclass
+class LastAnswer:
+    """The latest probe's results, and a lock so that only one probe runs at a time."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    results: dict[Check, Result] | None = None
+    taken_at: float = 0.0
+
+    def fresh(self) -> bool:
+        """True while the last answer may be given again."""
+        return self.results is not None and time.monotonic() - self.taken_at < ANSWER_REUSED_SECONDS
+
+
+def recent_checks() -> dict[Check, Result]:
+    """The checks of at most ANSWER_REUSED_SECONDS ago; while one probe runs, others get the last answer."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    last: LastAnswer = app.extensions.setdefault(LAST_ANSWER_KEY, LastAnswer())
+    if not last.fresh() and last.lock.acquire(blocking=last.results is None):
+        try:
+            if not last.fresh():  # another thread may have probed while this one waited
+                last.results = run_checks()
+                last.taken_at = time.monotonic()
+        finally:
+            last.lock.release()
+    assert last.results is not None
+    return last.results
 
 
 def verdict(results: dict[Check, Result]) -> Status:

@@ -10,10 +10,10 @@ import pytest
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
-from checkout import create_app
-from checkout.readiness import DATABASE_TIMEOUT_SECONDS, MIGRATIONS_DIRECTORY, migration_heads
+from checkout import create_app, readiness
+from checkout.readiness import DATABASE_TIMEOUT_SECONDS, MIGRATIONS_DIRECTORY, migration_heads, probe_engine
 from tests.conftest import make_environ
 from tests.processes import free_port
 from tests.production_support import StallingServer
@@ -155,3 +155,20 @@ def test_readyz_checks_redis_when_it_is_configured(make_app: Callable[..., Flask
     assert response.status_code == 200
     assert response.json["status"] == "ready"
     assert response.json["checks"]["redis"]["ok"] is True
+
+
+def test_a_flood_of_readiness_probes_opens_one_database_connection(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/readyz is public: asked many times a second, it must not open a connection per request."""
+    opened: list[object] = []
+    with app.app_context():
+        event.listen(probe_engine(app), "connect", lambda connection, record: opened.append(connection))
+    client = app.test_client()
+    monkeypatch.setattr(readiness, "ANSWER_REUSED_SECONDS", 60.0)
+    assert {client.get("/readyz").status_code for _ in range(20)} == {200}
+    assert len(opened) == 1
+    # Once the answer is old, the next request probes again.
+    monkeypatch.setattr(readiness, "ANSWER_REUSED_SECONDS", 0.0)
+    assert {client.get("/readyz").status_code for _ in range(3)} == {200}
+    assert len(opened) == 4
