@@ -59,7 +59,8 @@ def scrape() -> Response:
             {"WWW-Authenticate": f'{BEARER} realm="metrics"'},
             mimetype="text/plain",
         )
-    return Response(generate_latest(scrape_registry()), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST carries its charset, and Flask would add a second.
+    return Response(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
 def scrape_registry() -> CollectorRegistry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +52,12 @@ class Shop:
     sku: str
     open_token: str
     paid_token: str
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The app with /metrics switched on, so its bearer check is fuzzed too."""
+    return make_app(METRICS_TOKEN=secrets.token_urlsafe(40))
 
 
 @pytest.fixture
@@ -496,6 +503,7 @@ ENDPOINTS = [
     "callbacks.receive",
     "health.healthz",
     "health.readyz",
+    "metrics.scrape",
     # The back office, signed out: every page and action must send the visitor to sign in.
     "merchant.dashboard",
     "merchant.links",

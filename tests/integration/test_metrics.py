@@ -93,6 +93,8 @@ def test_metrics_with_the_token(make_app: Callable[..., Flask]) -> None:
     client = make_app(METRICS_TOKEN=TOKEN).test_client()
     response = client.get("/metrics", headers={"Authorization": f"bearer  {TOKEN} "})
     assert response.status_code == 200
+    # Prometheus 3 refuses a scrape whose Content-Type it cannot parse (a repeated charset, say).
+    assert response.headers["Content-Type"] == "text/plain; version=1.0.0; charset=utf-8"
     samples = parse(response.get_data(as_text=True))
     # Every series an alert may watch is there from the start, at zero or more.
     assert ("checkout_payins_total", frozenset({("outcome", "unavailable")})) in samples
