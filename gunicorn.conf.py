@@ -8,7 +8,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.base import Worker
@@ -23,17 +22,9 @@ if MADE_MULTIPROC_DIR:
     os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="checkout-metrics-")
 
 from checkout.config import DEFAULT_WEB_CONCURRENCY, DEFAULT_WEB_THREADS, WEB_THREADS_RANGE  # noqa: E402
+from checkout.logs import gunicorn_logconfig  # noqa: E402
 
 WEB_CONCURRENCY_RANGE = (1, 64)
-
-
-def app_logconfig() -> dict[str, Any] | None:
-    """gunicorn's own log lines in the app's format (JSON in production); None: gunicorn's plain lines."""
-    try:
-        from checkout.logs import gunicorn_logconfig
-    except ImportError:  # a tree without checkout/logs.py
-        return None
-    return gunicorn_logconfig()
 
 
 def whole_number(name: str, default: int, low: int, high: int) -> int:
@@ -87,8 +78,11 @@ forwarder_headers = ""
 
 # Off: the app logs one line per request itself, with its request id, route and duration.
 accesslog = None
-if (app_logging := app_logconfig()) is not None:
-    logconfig_dict = app_logging
+logconfig_dict = gunicorn_logconfig()
+
+# gunicorn 27's run-time control socket (change workers, reload) is not something a dyno needs, and
+# without a writable $HOME (the Docker image's user has none) it logs an ERROR at every start.
+control_socket_disable = True
 
 # No periodic worker restarts: there is no known leak to cure, and each restart would leave one more
 # set of metric files behind for every scrape to read.

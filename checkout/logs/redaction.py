@@ -22,6 +22,8 @@ SECRET_ASSIGNMENT = re.compile(
     r"(\"[^\"]*\"|'[^']*'|[^\s\"',;&]+)"
 )
 BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# The user and password of a URL (postgresql://user:pw@host, smtp://user:pw@host).
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # A UUID (HighHelp's request_id, say) is kept whole, though its digits may read as a phone number;
 # anything else that reads as a Kazakh number (+7, 7 or 8, then 10 digits, spaces, dashes or
@@ -42,6 +44,7 @@ def redact_text(text: str) -> str:
     # Credentials after their scheme first: `Authorization: Bearer x` leaves no x behind.
     text = BEARER.sub(lambda match: f"{match[1]} {REDACTED}", text)
     text = SECRET_ASSIGNMENT.sub(lambda match: match[1] + match[2] + (match[3] or "") + REDACTED, text)
+    text = URL_CREDENTIALS.sub(lambda match: f"{match['scheme']}{REDACTED}@", text)
     text = EMAIL.sub(REDACTED, text)
     return UUID_OR_PHONE.sub(_phone_or_uuid, text)
 

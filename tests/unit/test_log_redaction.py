@@ -120,7 +120,7 @@ def test_emails_signatures_keys_and_bodies_are_redacted_in_message_and_fields(
         "HighHelp said: unknown payer [redacted], x-access-signature: [redacted]; token=[redacted] "
         "Authorization: Bearer [redacted] key [redacted]"
     )
-    assert line["dsn"] == "postgresql://shop:[redacted]:5432/shop"
+    assert line["dsn"] == "postgresql://[redacted]@db.internal:5432/shop"
 
 
 @pytest.mark.parametrize("payment_id", ["KZ000001-1-0ced94", "KZ780123-8-701234", "KZ8701234567-12-abcdef"])
@@ -272,3 +272,17 @@ def test_gunicorn_logconfig_writes_gunicorns_lines_and_the_apps_as_json() -> Non
     assert lines[0]["message"] == "Booting worker with pid: 42"
     assert lines[1]["message"] == "customer [redacted] broke something"
     assert lines[2]["payment_id"] == "p-1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://shop:S3cretPW0rd@db.internal:5432/shop",
+        "smtp://receipts%40shop.kz:S3cretPW0rd@smtp.example.kz:587",
+        "redis://:S3cretPW0rd@127.0.0.1:6379/0",
+    ],
+)
+def test_a_url_password_is_redacted(url: str) -> None:
+    redacted = logs.redact_text(f"could not connect to {url}")
+    assert "S3cretPW0rd" not in redacted
+    assert "[redacted]@" in redacted
