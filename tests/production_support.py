@@ -69,21 +69,21 @@ def production_environ(
     database_url: str, tmp_path: Path, port: int, highhelp_url: str, redis_url: str, **overrides: str
 ) -> dict[str, str]:
     """Every setting APP_ENV=production requires, with the shared test keys and loopback peers."""
-    environ = make_environ(
-        database_url,
-        APP_ENV="production",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        PUBLIC_BASE_URL=PUBLIC_BASE_URL,
-        HIGHHELP_API_URL=highhelp_url,
-        REDIS_URL=redis_url,
+    defaults = {
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "HIGHHELP_API_URL": highhelp_url,
+        "REDIS_URL": redis_url,
         # Keeps this server's rate-limit counters apart in the shared Redis (an app that does not
         # read it yet relies on the fresh orders and client addresses every test uses).
-        REDIS_KEY_PREFIX=f"prodshape-{secrets.token_hex(6)}",
-        INSTANCE_PATH=str(tmp_path / "instance"),
-        PORT=str(port),
-        WEB_CONCURRENCY=str(WEB_CONCURRENCY),
-        **overrides,
-    )
+        "REDIS_KEY_PREFIX": f"prodshape-{secrets.token_hex(6)}",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(WEB_CONCURRENCY),
+    }
+    # Overrides may replace any default: processes that share a SECRET_KEY or Redis prefix, say.
+    environ = make_environ(database_url, **{**defaults, **overrides})
     # Production never mounts the sandbox; its key has no business in this environment.
     environ.pop("SANDBOX_CALLBACK_PRIVATE_KEY_FILE")
     # gunicorn.conf.py would make a temporary folder for the workers' metrics and remove it when the

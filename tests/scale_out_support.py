@@ -22,7 +22,6 @@ from typing import Any
 
 from flask import Flask
 
-from checkout.config import DEFAULT_WEB_THREADS
 from checkout.highhelp import client as highhelp_client
 from checkout.highhelp import signing
 from checkout.sandbox import build_sandbox
@@ -31,17 +30,13 @@ from checkout.sandbox.services import EXTENSION_KEY
 from checkout.sandbox.store import SandboxDelivery, SandboxPayin
 from tests.checkout_support import signed_headers
 from tests.conftest import PROJECT_ID, callback_signer, merchant_signer
-from tests.processes import ROOT, free_port, serving, serving_wsgi
+from tests.processes import ROOT, serving_wsgi
 from tests.production_support import (
     PROCFILE,
-    WEB_CONCURRENCY,
     Answer,
     Shop,
     SignedAlert,
-    children,
-    command_line,
-    procfile_web_command,
-    production_environ,
+    production_server,
     send_alert,
     wait_until,
 )
@@ -171,17 +166,7 @@ def web_process(
 ) -> Iterator[Shop]:
     """One web process as the Procfile starts it (gunicorn master and workers), with `shared` settings."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    command = procfile_web_command(port)
-    environ = {**production_environ(database_url, folder, port, highhelp_url, redis_url), **shared}
-    log = folder / "gunicorn.log"
-    with serving(command, environ, port, log) as url:
-        bound = f"127.0.0.1:{port}"
-        masters = [pid for pid in children(os.getpid()) if bound in command_line(pid)]
-        assert len(masters) == 1, f"cannot tell the gunicorn master among {masters}"
-        threads = int(environ.get("WEB_THREADS", DEFAULT_WEB_THREADS))
-        shop = Shop(url, masters[0], int(environ.get("WEB_CONCURRENCY", WEB_CONCURRENCY)), threads, log)
-        shop.wait_for_workers()
+    with production_server(database_url, folder, highhelp_url, redis_url, **shared) as shop:
         yield shop
 
 

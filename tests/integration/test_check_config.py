@@ -9,12 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from werkzeug.exceptions import NotFound
 
-from checkout.readiness import migration_heads
 from tests.conftest import KEYS, PRODUCTION, make_environ
-from tests.integration.test_health import previous_revision
+from tests.integration.conftest import previous_revision
 from tests.processes import FLASK, clean_environ, free_port, run_flask, serving, serving_wsgi
 
 SMTP_PASSWORD = "mail-pw-9f2c41"
@@ -44,21 +42,6 @@ def assert_only_error(result: subprocess.CompletedProcess[str], start: str) -> N
     found = errors(result)
     assert len(found) == 1, result.stdout
     assert found[0].startswith(start), result.stdout
-
-
-@pytest.fixture
-def one_revision_behind(database_url: str) -> Iterator[str]:
-    """The test database as if the newest migration had not run yet; put back afterwards."""
-    engine = create_engine(database_url)
-    (head,) = migration_heads()
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous_revision()})
-    try:
-        yield database_url
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
-        engine.dispose()
 
 
 def test_good_production_settings_pass(database_url: str, tmp_path: Path) -> None:

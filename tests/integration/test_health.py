@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 from checkout import create_app, readiness
-from checkout.readiness import DATABASE_TIMEOUT_SECONDS, MIGRATIONS_DIRECTORY, migration_heads, probe_engine
+from checkout.readiness import DATABASE_TIMEOUT_SECONDS, migration_heads, probe_engine
 from tests.conftest import make_environ
+from tests.integration.conftest import previous_revision
 from tests.processes import free_port
 from tests.production_support import StallingServer
 from tests.redis_support import shared_redis
@@ -34,29 +34,6 @@ def down_database_url() -> str:
 def down_app(tmp_path: Path) -> Flask:
     """The app whose database is down (it starts anyway: nothing connects at start-up)."""
     return create_app(make_environ(down_database_url()), instance_path=tmp_path / "instance")
-
-
-def previous_revision() -> str:
-    """The revision just before the migrations' head."""
-    (head,) = migration_heads()
-    down = ScriptDirectory(MIGRATIONS_DIRECTORY).get_revision(head).down_revision
-    assert isinstance(down, str)
-    return down
-
-
-@pytest.fixture
-def one_revision_behind(database_url: str) -> Iterator[str]:
-    """The test database as if the newest migration had not run yet; put back afterwards."""
-    engine = create_engine(database_url)
-    (head,) = migration_heads()
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous_revision()})
-    try:
-        yield database_url
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
-        engine.dispose()
 
 
 def test_healthz_answers_with_the_database_down(down_app: Flask) -> None:
