@@ -1,11 +1,11 @@
-# One-line entry points for a fresh machine; the README quotes `make run` and `make test`.
+# One-line entry points for a fresh machine; the README quotes `make run`, `make test` and `make bench`.
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
 BIN = $(VENV)/bin
 LOCAL = APP_ENV=development PORT=$(PORT)
 
-.PHONY: install run test lint translations
+.PHONY: install run test lint translations bench
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: install
 ## Install and run every test (SQLite; set TEST_DATABASE_URL for PostgreSQL).
 test: install
 	$(BIN)/python -m pytest
+
+## Measure the customer and callback paths as deployed against bare Flask (PostgreSQL, Redis; bench/README.md).
+bench: install
+	$(BIN)/python bench/deployment.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
