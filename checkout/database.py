@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Update
+from sqlalchemy import Engine, Update, event
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from .config import Settings
 from .extensions import db
@@ -17,6 +20,13 @@ POOL_OVERFLOW = 2
 # Seconds a thread waits for a free connection. With a connection per thread it never waits; if it
 # does, something holds connections it should not, and failing fast says so.
 POOL_TIMEOUT = 5
+# A connection handed back to the pool this recently was working then: it is used without a test.
+# One idle for longer may have been cut meanwhile (a database restart, a failover, an idle timeout)
+# and costs a round trip to test first. Testing every checkout (pool_pre_ping) would add a round
+# trip to every request under load, when connections come back within milliseconds.
+PING_AFTER_IDLE_SECONDS = 1.0
+# Where a pooled connection keeps the time it was last handed back.
+RETURNED_AT = "checkout.returned_at"
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
@@ -26,18 +36,43 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     WEB_CONCURRENCY × (WEB_THREADS + POOL_OVERFLOW) connections from the web, plus one per reconcile
     worker and one for the release command (docs/DEPLOY.md has the budget).
     """
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    options: dict[str, Any] = {}
     if settings.database_url.startswith("postgresql"):
         options.update(pool_size=settings.web_threads, max_overflow=POOL_OVERFLOW, pool_timeout=POOL_TIMEOUT)
     return options
 
 
 def init_app(app: Flask) -> None:
-    """Tune every SQLite engine of the app; PostgreSQL needs nothing here."""
+    """Test idle connections before use on every engine; tune the SQLite ones."""
     with app.app_context():
         for engine in db.engines.values():
+            ping_idle_connections(engine)
             if engine.dialect.name == "sqlite":
                 tune_sqlite(engine)
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """Test a pooled connection before use when it sat idle over PING_AFTER_IDLE_SECONDS.
+
+    A dead one is replaced by a new connection before the request sees it. A connection cut while
+    in use (or within the last second) fails its statement instead; SQLAlchemy then discards every
+    connection the pool held before the failure, so each process meets a dead connection once.
+    """
+
+    @event.listens_for(engine.pool, "checkin")
+    def note_return(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        returned = record.info.get(RETURNED_AT)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out (or opens) another, up to 3 times.
+            raise DisconnectionError("an idle pooled connection is gone") from exc
 
 
 def begin_write() -> None:

@@ -152,8 +152,27 @@ def _mark_order_paid(payment: Payment, info: PaymentInfo | None) -> None:
     db.session.expire(payment.order)
 
 
+def already_recorded(idempotency_key: str) -> bool:
+    """True when the inbox holds this alert, committed: it was recorded and applied then.
+
+    On PostgreSQL it is read outside any transaction (one round trip, no BEGIN or ROLLBACK), as
+    HighHelp's repeats are much of what arrives; SQLite keeps its own BEGIN handling (sqlite.py).
+    False proves nothing: the insert in apply_callback decides.
+    """
+    postgresql = db.engine.dialect.name == "postgresql"
+    options = {"isolation_level": "AUTOCOMMIT"} if postgresql else {}
+    with db.engine.connect().execution_options(**options) as connection:
+        found = connection.execute(
+            select(CallbackAlert.id).where(CallbackAlert.idempotency_key == idempotency_key)
+        ).first()
+    return found is not None
+
+
 def apply_callback(kind: AlertKind, callback: Callback, body: dict[str, Any]) -> Verdict:
     """Record a verified alert once, apply it, and say what happened; commits before returning."""
+    # The inbox row and what it did commit together, so a row found is an alert applied.
+    if already_recorded(callback.idempotency_key):
+        return Verdict.DUPLICATE
     begin_write()
     reported = PayinState(callback.status.status, callback.status.sub_status)
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert

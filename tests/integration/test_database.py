@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable
 from datetime import UTC
@@ -16,6 +17,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from checkout import database
 from checkout.database import begin_write
 from checkout.extensions import db
 from checkout.models import CallbackAlert, Order, Payment
@@ -182,3 +184,80 @@ def stored_alerts() -> list[tuple[str, str]]:
     with db.engine.connect() as connection:
         rows = connection.execute(text("SELECT idempotency_key, verdict FROM callback_alerts ORDER BY id"))
         return [(key, verdict) for key, verdict in rows]
+
+
+def _terminate_other_backends(database_url: str) -> int:
+    """Cut every other connection to the test database, as a restart or failover would."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as connection:
+        cut = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    engine.dispose()
+    return int(cut)
+
+
+def _pings(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record every ping of the app's engine."""
+    pinged: list[object] = []
+    with app.app_context():
+        dialect = db.engine.dialect
+    real_ping = dialect.do_ping
+
+    def counting_ping(dbapi_connection: object) -> bool:
+        pinged.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counting_ping)
+    return pinged
+
+
+def test_a_connection_back_in_the_pool_moments_ago_is_used_without_a_ping(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pinged = _pings(app, monkeypatch)
+    with app.app_context():
+        for _ in range(5):
+            assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+            db.session.remove()
+    assert pinged == []
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="cutting connections needs PostgreSQL")
+def test_an_idle_connection_cut_by_a_restart_is_replaced_before_use(
+    app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+        db.session.remove()
+    assert _terminate_other_backends(database_url) >= 1
+    pinged = _pings(app, monkeypatch)
+    # Every pooled connection counts as idle: the cut one is tested, found dead and replaced.
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+        db.session.remove()
+    assert len(pinged) == 1
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="cutting connections needs PostgreSQL")
+def test_a_busy_connection_cut_by_a_restart_fails_once_then_the_pool_is_renewed(
+    app: Flask, database_url: str
+) -> None:
+    with app.app_context():
+        # Two connections in the pool, both back moments ago.
+        first, second = db.engine.connect(), db.engine.connect()
+        first.close()
+        second.close()
+        assert _terminate_other_backends(database_url) >= 2
+        with pytest.raises(OperationalError):
+            db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        db.session.remove()
+        # The failure discarded every connection the pool held before it: the next ones are new.
+        for _ in range(3):
+            assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+            db.session.remove()
