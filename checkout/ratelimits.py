@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, request
 from flask_limiter import Limiter
 from limits.errors import StorageError
+from limits.storage import MemoryStorage
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
@@ -38,6 +39,8 @@ PAY_LIMIT_PER_ORDER = 6
 STATUS_LIMIT_PER_ORDER = 120
 # The PaaS's liveness and readiness probes never wait on Redis for a rate limit (readiness pings it itself).
 HEALTH_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
+# How often in-process limits drop the counters of windows that are over, in seconds.
+MEMORY_SWEEP_INTERVAL = 10.0
 
 
 def per_minute(count: int) -> str:
@@ -107,6 +110,31 @@ class OutageLogThrottle(logging.Filter):
 OUTAGE_LOG = OutageLogThrottle()
 
 
+class SweepingMemoryStorage(MemoryStorage):
+    """limits' in-process counters without a timer thread per hit; used for memory:// and the fallback."""
+
+    # Registering the scheme again makes memory:// build this class (limits keeps the last one).
+    STORAGE_SCHEME = [MEMORY_STORAGE.removesuffix("://")]  # noqa: RUF012 (limits reads it so)
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._sweep_lock = threading.Lock()
+        self._next_sweep = time.monotonic() + MEMORY_SWEEP_INTERVAL
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (limits' private hook)
+        # limits starts a 10 ms timer thread here at nearly every hit, and each one scans every
+        # counter. A counter read after its window is dropped by the read itself, so only those
+        # nobody reads again need sweeping, and now and then is enough.
+        now = time.monotonic()
+        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = now + MEMORY_SWEEP_INTERVAL
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+        finally:
+            self._sweep_lock.release()
+
+
 class CheckoutLimiter(Limiter):
     """Flask-Limiter with fail-open settings, a quiet outage log and per-app state."""
 
@@ -131,6 +159,10 @@ class CheckoutLimiter(Limiter):
             logger.addFilter(OUTAGE_LOG)
         OUTAGE_LOG.reset()
         super().init_app(app)
+        if self._fallback_limiter is not None:
+            # Flask-Limiter builds its fallback from limits' own class, timer threads and all.
+            self._fallback_storage = SweepingMemoryStorage()
+            self._fallback_limiter = type(self._fallback_limiter)(self._fallback_storage)
 
 
 def _is_health_check() -> bool:

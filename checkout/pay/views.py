@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import secrets
 import time
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
@@ -27,19 +28,38 @@ from ..payments.start import Customer, StartError, latest_attempt, start_payment
 from ..ratelimits import PAY_LIMIT_PER_CLIENT, PAY_LIMIT_PER_ORDER, STATUS_LIMIT_PER_ORDER, per_minute
 from ..sqltypes import utcnow
 from .cancelling import cancelled_by_customer
+from .reading import without_transaction
 from .status import STEPS, PaymentView, Phase, payment_view
 
 bp = Blueprint("pay", __name__, url_prefix="/orders")
 
 CUSTOMER_KEY = "customer_id"
+# The bound parameter of the order's read.
+TOKEN_PARAMETER = "token"
 # How long a customer is asked to wait when HighHelp is slow or this process is busy with it.
 RETRY_AFTER_SECONDS = 5
 
 
-def _order(token: str) -> Order:
-    """The order and its payment attempts in one indexed read (thousands of browsers poll this)."""
-    query = select(Order).where(Order.token == token).options(joinedload(Order.payments))
-    order = db.session.execute(query).unique().scalar()
+class OrderRead(enum.Enum):
+    """How much of an order a handler reads with it, in one indexed read."""
+
+    POLL = "poll"  # its attempts, read outside a transaction (reading.py)
+    PAGE = "page"  # the same and its lines
+    ACTION = "action"  # its attempts, in the transaction of a handler that may write
+
+
+@functools.cache
+def _order_query(read: OrderRead) -> Select[tuple[Order]]:
+    """The read of an order by its token, built once: building it costs about as much as running it."""
+    loads = [joinedload(Order.payments), *([joinedload(Order.lines)] if read is OrderRead.PAGE else [])]
+    return select(Order).where(Order.token == bindparam(TOKEN_PARAMETER)).options(*loads)
+
+
+def _order(token: str, read: OrderRead = OrderRead.ACTION) -> Order:
+    """The order and what `read` says of it, in one indexed read: thousands of browsers poll this."""
+    if read is not OrderRead.ACTION:
+        without_transaction()
+    order = db.session.execute(_order_query(read), {TOKEN_PARAMETER: token}).unique().scalar()
     if order is None:
         abort(404)
     _log_context(order)
@@ -137,18 +157,18 @@ def _render(order: Order, template: str, status: int = 200, **notices: str | Non
 @bp.get("/<token>")
 def order_page(token: str) -> tuple[str, int]:
     """The order and its payment, from our database; query parameters never change the status."""
-    return _render(_order(token), "pay/order.html")
+    return _render(_order(token, OrderRead.PAGE), "pay/order.html")
 
 
 @bp.get("/<token>/status")
 @limiter.limit(per_minute(STATUS_LIMIT_PER_ORDER), key_func=_order_token)
 def status(token: str) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """What changed since the page's last update, or 204; asks HighHelp only when our status is stale."""
-    order = _order(token)
+    order = _order(token, OrderRead.POLL)
     payment = latest_attempt(order)
     if payment is not None and refresh_if_stale(payment):
         db.session.expire_all()
-        order = _order(token)
+        order = _order(token, OrderRead.POLL)
     since, now = _polling_since(), utcnow()
     view = _view(order, since, now)
     message = request.args.get(SHOWN_MESSAGE) != view.message_key

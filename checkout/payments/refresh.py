@@ -61,10 +61,21 @@ class Asked:
 def refresh_if_stale(payment: Payment) -> bool:
     """Ask HighHelp about a stale payment, at most once per interval whoever asks; True if asked."""
     now = utcnow()
-    if not is_stale(payment, now) or not _claim_check(payment, now, REFRESH_INTERVAL):
+    if not is_stale(payment, now) or _checked_lately(payment, now, REFRESH_INTERVAL):
+        return False
+    if not _claim_check(payment, now, REFRESH_INTERVAL):
         return False
     ask_highhelp(payment, EventSource.CUSTOMER)
     return True
+
+
+def _checked_lately(payment: Payment, now: datetime, interval: timedelta) -> bool:
+    """True when the row as just read already fails the claim's condition: no UPDATE to find that out.
+
+    Most polls of a stale payment come within the interval of the last check; the claim itself
+    still decides for the others.
+    """
+    return payment.last_checked_at is not None and payment.last_checked_at > now - interval
 
 
 def _claim_check(payment: Payment, now: datetime, interval: timedelta) -> bool:
