@@ -19,7 +19,8 @@ COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 
 # The app's files belong to root and are read-only to the user it runs as; only the instance folder
-# (receipts written as .eml when SMTP_URL is unset) is the app's to write.
+# (receipts written as .eml when SMTP_URL is unset, static files published at start-up with their
+# hashed names and compressed copies: checkout/static_files.py) is the app's to write.
 COPY wsgi.py gunicorn.conf.py Procfile ./
 COPY checkout ./checkout
 COPY migrations ./migrations

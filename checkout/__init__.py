@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     body_limit,
+    compression,
     converters,
     database,
     errors,
@@ -22,6 +23,7 @@ from . import (
     metrics_view,
     models,
     security,
+    static_files,
 )
 from .callbacks import bp as callbacks_bp
 from .check_config import check_config_command
@@ -58,6 +60,8 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
     )
     settings = load_settings(environ, Path(app.instance_path))
     register_config(app, settings)
+    # First of the after_request hooks, so it runs last and compresses the finished answer.
+    compression.init_app(app)
     logs.configure(environ)
     register_extensions(app, settings)
     gateway.init_app(app, settings)
@@ -69,6 +73,7 @@ def create_app(environ: Mapping[str, str] | None = None, instance_path: str | Pa
     converters.init_app(app)
     register_blueprints(app)
     errors.init_app(app)
+    static_files.init_app(app, security.response_headers(settings))
     if settings.is_production:
         # The PaaS router is the one proxy in front: trust its X-Forwarded-For and -Proto, so the
         # customer's own IP address reaches HighHelp and URLs are https.

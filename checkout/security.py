@@ -33,13 +33,23 @@ def init_app(app: Flask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
 
+    defaults = response_headers(settings)
+
     @app.after_request
     def add_security_headers(response: Response) -> Response:
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if settings.is_production:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in defaults.items():
+            response.headers.setdefault(name, value)
         return response
+
+
+def response_headers(settings: Settings) -> dict[str, str]:
+    """The security headers of every answer, static files' included (static_files.py)."""
+    headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+    }
+    if settings.is_production:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return headers

@@ -18,6 +18,8 @@ from checkout.models import CallbackAlert, Order, OrderLine, Payment
 from tests.conftest import PROJECT_ID, callback_signer
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# The app's htmx, under its plain or content-hashed name (checkout/static_files.py).
+HTMX_SCRIPT = re.compile(r"/static/js/htmx-2\.0\.11\.min\.(?:[0-9a-f]{10}\.)?js")
 
 
 def csrf_of(html: str) -> str:
