@@ -32,6 +32,18 @@ APP_VARIABLES = (
 )
 
 
+def local_gunicorn(port: int, app: str = "wsgi:app", threads: int = 8) -> list[str]:
+    """gunicorn serving `app` on loopback in one process, as a developer would with the mounted sandbox.
+
+    gunicorn reads ./gunicorn.conf.py on its own (WEB_CONCURRENCY workers); the sandbox keeps its test
+    controls (faults, clock) in its process, so one worker is asked for on the command line.
+    """
+    return [
+        *(sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"),
+        *("--workers", "1", "--threads", str(threads), app),
+    ]
+
+
 def clean_environ(**overrides: str) -> dict[str, str]:
     """This process's environment without any app setting, plus `overrides`."""
     environ = {key: value for key, value in os.environ.items() if not key.startswith(APP_VARIABLES)}

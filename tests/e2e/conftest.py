@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from flask import Flask
 
 from checkout.shop.catalog import load_demo_products
 from tests.conftest import make_environ
-from tests.processes import ROOT, clean_environ, free_port, serving
+from tests.processes import ROOT, clean_environ, free_port, local_gunicorn, serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -44,7 +43,7 @@ def live_server(database_url: str, tmp_path: Path, make_app: Callable[..., Flask
     with make_app().app_context():
         load_demo_products()
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "8", "wsgi:app"]
+    command = local_gunicorn(port)
     environ = server_environ(database_url, tmp_path, port)
     with serving(command, environ, port, tmp_path / "server.log") as url:
         yield url

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from tests.e2e.customer_states import (
     start_payment,
     wait_for_order_phase,
 )
-from tests.processes import free_port, serving
+from tests.processes import free_port, local_gunicorn, serving
 
 pytestmark = pytest.mark.e2e
 LANGUAGES = ("kk", "ru", "en")
@@ -95,10 +94,6 @@ def module_database(migrated_database: str, tmp_path_factory: pytest.TempPathFac
     yield from empty_database(migrated_database, tmp_path_factory.mktemp("customer-db"))
 
 
-def _gunicorn(port: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "8", "wsgi:app"]
-
-
 @pytest.fixture(scope="module")
 def site(module_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Both servers on one database with the demo catalogue, for the whole module."""
@@ -115,8 +110,8 @@ def site(module_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     down = server_environ(module_database, folder / "down", down_port)
     down["HIGHHELP_API_URL"] = f"http://127.0.0.1:{nobody}"
     with (
-        serving(_gunicorn(port), environ, port, folder / "up.log") as url,
-        serving(_gunicorn(down_port), down, down_port, folder / "down.log") as down_url,
+        serving(local_gunicorn(port), environ, port, folder / "up.log") as url,
+        serving(local_gunicorn(down_port), down, down_port, folder / "down.log") as down_url,
     ):
         yield Site(url, down_url, Sandbox(url))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from checkout.shop.catalog import load_demo_products
 from tests.checkout_support import CSRF, alert_body, make_attempt, make_order, signed_headers
 from tests.conftest import make_environ
 from tests.merchant_support import signed_in
-from tests.processes import clean_environ, free_port, serving, serving_wsgi
+from tests.processes import clean_environ, free_port, local_gunicorn, serving, serving_wsgi
 
 TABLES = (Order, OrderLine, Payment, CallbackAlert)
 # Everything between < and > of a rule, converter and its arguments included; group 1 is the name.
@@ -315,7 +314,7 @@ def test_chunked_body_over_the_limit_is_413_on_gunicorn(
     shop: Shop, database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4", "wsgi:app"]
+    command = local_gunicorn(port, threads=4)
     environ = clean_environ(
         **make_environ(
             database_url,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -11,10 +10,8 @@ import requests
 from checkout.highhelp import HighHelpClient
 from checkout.highhelp.wire import CreatePayinRequest
 from tests.conftest import KEYS, PROJECT_ID, make_environ, merchant_signer
-from tests.processes import clean_environ, free_port, run_flask, serving
+from tests.processes import clean_environ, free_port, local_gunicorn, run_flask, serving
 from tests.sandbox_support import Payer, create_body, running_receiver
-
-GUNICORN = [sys.executable, "-m", "gunicorn"]
 
 
 def test_standalone_with_the_shared_test_keys(tmp_path: Path) -> None:
@@ -25,7 +22,7 @@ def test_standalone_with_the_shared_test_keys(tmp_path: Path) -> None:
         SANDBOX_DATABASE_URL=f"sqlite:///{tmp_path / 'standalone.sqlite3'}",
     )
     port = free_port()
-    command = [*GUNICORN, "--bind", f"127.0.0.1:{port}", "--threads", "4", "checkout.sandbox:create_app()"]
+    command = local_gunicorn(port, "checkout.sandbox:create_app()", threads=4)
     with (
         running_receiver() as receiver,
         serving(command, environ, port, tmp_path / "sandbox.log", "/") as url,
@@ -64,7 +61,7 @@ def test_mounted_sandbox_calls_back_into_a_single_threaded_server(tmp_path: Path
     """The sender runs beside the request threads, so even one thread never deadlocks."""
     environ = clean_environ(**make_environ(database_url, INSTANCE_PATH=str(tmp_path / "instance")))
     port = free_port()
-    command = [*GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1", "wsgi:app"]
+    command = local_gunicorn(port, threads=1)
     with serving(command, environ, port, tmp_path / "app.log") as url:
         client = HighHelpClient(url + "/sandbox", PROJECT_ID, merchant_signer())
         body = create_body("mounted-1")
