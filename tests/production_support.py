@@ -22,6 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
@@ -34,6 +35,11 @@ from tests.highhelp_double import HighHelpDouble
 from tests.processes import ROOT, clean_environ, free_port, serving
 
 PROCFILE = ROOT / "Procfile"
+# Production runs on PostgreSQL: what is proven in its shape is proven there only.
+ON_POSTGRESQL_ONLY = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="runs only on PostgreSQL, as production does: set TEST_DATABASE_URL",
+)
 PUBLIC_BASE_URL = "https://shop.example.test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 WEB_CONCURRENCY = 2

@@ -28,6 +28,7 @@ from tests.highhelp_double import HighHelpDouble
 from tests.processes import free_port
 from tests.production_support import (
     HIGHHELP_IP,
+    ON_POSTGRESQL_ONLY,
     REDIS_URL,
     Answer,
     Customer,
@@ -44,10 +45,7 @@ from tests.production_support import (
     wait_until,
 )
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-    reason="production-shape tests run only on PostgreSQL, as production does: set TEST_DATABASE_URL",
-)
+pytestmark = ON_POSTGRESQL_ONLY
 
 FORM_URL = "https://ppage.example.kz/widget/abc123"  # what the HighHelp double answers
 PROGRESS = ("requisites", "awaiting_3ds_result", "sent_verification", "paid")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import secrets
 import threading
 import time
@@ -30,7 +29,7 @@ from checkout.extensions import db
 from checkout.models import Event, EventKind, EventSource, MailKind, Order, OrderStatus, OutgoingMail, Payment
 from checkout.payments.states import Outcome
 from tests.checkout_support import make_order
-from tests.production_support import Customer, Shop, production_environ, wait_until
+from tests.production_support import ON_POSTGRESQL_ONLY, Customer, Shop, production_environ, wait_until
 from tests.redis_support import SHARED_REDIS_URL, shared_redis
 from tests.sandbox_support import RunningSandbox, sandbox_config
 from tests.scale_out_support import (
@@ -47,10 +46,7 @@ from tests.scale_out_support import (
     worker_process,
 )
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-    reason="the scale-out test runs only on PostgreSQL, as production does: set TEST_DATABASE_URL",
-)
+pytestmark = ON_POSTGRESQL_ONLY
 
 PAYMENTS = 200
 WORKERS = ("worker-1", "worker-2")
